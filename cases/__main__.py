@@ -1,0 +1,46 @@
+"""Command line of the case side: `python -m cases migrate|serve`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from cases.settings import Settings, SettingsError
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs one sub-command; returns the process exit status."""
+    parser = argparse.ArgumentParser(prog="python -m cases", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("migrate", help="bring the database to the newest schema")
+    serve = commands.add_parser("serve", help="run the staff API (case service)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
+
+    if args.command == "migrate":
+        from cases.migrate import upgrade
+
+        upgrade(settings.database_url)
+        return 0
+
+    import uvicorn
+
+    from cases.api import create_app
+
+    if not settings.api_token:
+        print("configuration error: CASES_API_TOKEN is not set", file=sys.stderr)
+        return 2
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,28 @@
+"""Fixtures for tests that need a real case database (a migrated SQLite file)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from cases.db import make_engine, make_sessionmaker
+from cases.migrate import upgrade
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """A freshly migrated SQLite database file."""
+    url = f"sqlite:///{tmp_path / 'cases.db'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture
+def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
+    """A session factory on the test database."""
+    engine = make_engine(database_url)
+    yield make_sessionmaker(engine)
+    engine.dispose()
