@@ -18,7 +18,7 @@ logger = logging.getLogger(__name__)
 # does not reach the NLU or the tracker store.
 MAX_MESSAGE_CHARS = 5000
 # Bodies above this are refused before parsing (413).
-MAX_BODY_BYTES = 64 * 1024
+MAX_BODY_BYTES = 128 * 1024
 # Rasa reads "/intent{...}" as an intent with entities; a petitioner's text never is one.
 _SLASH_SYNTAX = re.compile(r"^\s*/")
 _FULLWIDTH_SOLIDUS = "\uff0f"

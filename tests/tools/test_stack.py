@@ -1,0 +1,54 @@
+"""Tests of the process supervisor's configuration (no processes started)."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+from tools.stack import StackConfig, load_or_create_secrets
+
+
+class TestSecrets:
+    """Local tokens in var/secrets.env."""
+
+    def test_generated_once_and_private(self, tmp_path: Path) -> None:
+        """Tokens are created on first use with mode 600 and reused afterwards."""
+        path = tmp_path / "secrets.env"
+        first = load_or_create_secrets(path)
+        assert set(first) == {"CASES_API_TOKEN", "RASA_TOKEN"}
+        assert all(len(value) >= 32 for value in first.values())
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert load_or_create_secrets(path) == first
+
+
+class TestEnvironment:
+    """What the processes are started with."""
+
+    def test_local_defaults_under_var(self, tmp_path: Path) -> None:
+        """With nothing set, databases and tokens live under the var directory."""
+        config = StackConfig(var_dir=tmp_path, base_env={})
+        env = config.environment()
+        assert env["DATABASE_URL"] == f"sqlite:///{tmp_path / 'cases.db'}"
+        assert env["TRACKER_DB"] == str(tmp_path / "tracker.db")
+        assert (tmp_path / "secrets.env").exists()
+        assert env["ACTION_ENDPOINT_URL"] == "http://127.0.0.1:5055/webhook"
+
+    def test_given_settings_win(self, tmp_path: Path) -> None:
+        """Settings from the environment are kept and no secrets file is written."""
+        given = {
+            "DATABASE_URL": "postgresql+psycopg://db/cases",
+            "CASES_API_TOKEN": "a" * 32,
+            "RASA_TOKEN": "b" * 32,
+        }
+        env = StackConfig(var_dir=tmp_path, base_env=given).environment()
+        assert env["DATABASE_URL"] == given["DATABASE_URL"]
+        assert env["CASES_API_TOKEN"] == "a" * 32
+        assert not (tmp_path / "secrets.env").exists()
+
+    def test_ports_reach_every_process(self, tmp_path: Path) -> None:
+        """Chosen ports appear in the commands and the action endpoint."""
+        config = StackConfig(var_dir=tmp_path, base_env={}, rasa_port=1, action_port=2, cases_port=3)
+        env = config.environment()
+        commands = config.commands(env)
+        assert "1" in commands["rasa"] and "2" in commands["actions"] and "3" in commands["cases"]
+        assert env["ACTION_ENDPOINT_URL"].endswith(":2/webhook")
