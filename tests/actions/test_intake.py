@@ -32,7 +32,9 @@ class TestExtractFacts:
 
     def run(self, **tracker: Any) -> dict[str, Any]:
         result: dict[str, Any] = asyncio.run(
-            ValidatePetitionForm().extract_facts(CollectingDispatcher(), make_tracker(**tracker), {})
+            ValidatePetitionForm().extract_facts(
+                CollectingDispatcher(), make_tracker(**tracker), {}
+            )
         )
         return result
 
@@ -47,7 +49,9 @@ class TestExtractFacts:
     def test_answer_to_the_question(self) -> None:
         """When the form asked for the facts, the answer is taken."""
         slots = {"requested_slot": "facts"}
-        assert self.run(text="上周开始停水", intent="inform", slots=slots) == {"facts": "上周开始停水"}
+        assert self.run(text="上周开始停水", intent="inform", slots=slots) == {
+            "facts": "上周开始停水"
+        }
 
     def test_already_known_facts_are_kept(self) -> None:
         """Facts said before are not replaced by a later message."""
@@ -88,7 +92,9 @@ def test_name_loses_its_preamble() -> None:
     """我叫王建国 is stored as 王建国; digits are not a name."""
     form = ValidatePetitionForm()
     tracker = make_tracker()
-    assert form.validate_name("我叫王建国。", CollectingDispatcher(), tracker, {}) == {"name": "王建国"}
+    assert form.validate_name("我叫王建国。", CollectingDispatcher(), tracker, {}) == {
+        "name": "王建国"
+    }
     assert form.validate_name("13800138000", CollectingDispatcher(), tracker, {}) == {"name": None}
 
 
@@ -115,17 +121,26 @@ class TestSummary:
     def test_summary_masks_the_phone(self, domain: dict[str, Any]) -> None:
         """The summary shows 138****8000 and asks to confirm."""
         dispatcher = CollectingDispatcher()
-        events = asyncio.run(ActionPetitionSummary().run(dispatcher, make_tracker(slots=FILLED), domain))
+        events = asyncio.run(
+            ActionPetitionSummary().run(dispatcher, make_tracker(slots=FILLED), domain)
+        )
         (message,) = dispatcher.messages
         assert message["response"] == "utter_petition_summary"
         assert message["phone_masked"] == "138****8000"
-        assert {"event": "slot", "name": "confirmation_pending", "value": True, "timestamp": None} in events
+        assert {
+            "event": "slot",
+            "name": "confirmation_pending",
+            "value": True,
+            "timestamp": None,
+        } in events
 
     def test_no_confirmation_without_a_phone(self, domain: dict[str, Any]) -> None:
         """Without a valid phone nothing is summarised for confirmation."""
         dispatcher = CollectingDispatcher()
         slots = {**FILLED, "phone": None, "phone_failed": True}
-        events = asyncio.run(ActionPetitionSummary().run(dispatcher, make_tracker(slots=slots), domain))
+        events = asyncio.run(
+            ActionPetitionSummary().run(dispatcher, make_tracker(slots=slots), domain)
+        )
         assert dispatcher.messages == []
         assert events[0]["value"] is False
 

@@ -8,8 +8,8 @@ from typing import Any
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.handoff import ActionFallback, ActionHandoff, trailing_fallbacks
-from actions.status import ActionQueryCases
 from actions.services import Services
+from actions.status import ActionQueryCases
 from cases import repository
 from cases.channels import Channel
 from tests.actions.conftest import make_tracker
@@ -35,12 +35,16 @@ def file(services: Services, user_id: str, key: str) -> str:
 class TestQueryCases:
     """ActionQueryCases."""
 
-    def test_lists_own_cases_in_one_message(self, services: Services, domain: dict[str, Any]) -> None:
+    def test_lists_own_cases_in_one_message(
+        self, services: Services, domain: dict[str, Any]
+    ) -> None:
         """Both own cases appear with status and deadline; another person's does not."""
         mine = [file(services, "me", "k1"), file(services, "me", "k2")]
         theirs = file(services, "them", "k3")
         dispatcher = CollectingDispatcher()
-        asyncio.run(ActionQueryCases(services).run(dispatcher, make_tracker(sender_id="rest:me"), domain))
+        asyncio.run(
+            ActionQueryCases(services).run(dispatcher, make_tracker(sender_id="rest:me"), domain)
+        )
         (message,) = dispatcher.messages
         assert all(reference in message["text"] for reference in mine)
         assert theirs not in message["text"]
@@ -49,7 +53,9 @@ class TestQueryCases:
     def test_no_cases(self, services: Services, domain: dict[str, Any]) -> None:
         """Someone with no cases is told so."""
         dispatcher = CollectingDispatcher()
-        asyncio.run(ActionQueryCases(services).run(dispatcher, make_tracker(sender_id="rest:x"), domain))
+        asyncio.run(
+            ActionQueryCases(services).run(dispatcher, make_tracker(sender_id="rest:x"), domain)
+        )
         assert dispatcher.messages[0]["response"] == "utter_no_cases"
 
 

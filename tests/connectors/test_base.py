@@ -14,9 +14,7 @@ from connectors.base import (
 
 DOMAIN = SimpleNamespace(
     responses={
-        "utter_confirm": [
-            {"text": "确认吗？", "buttons": [{"title": "是", "payload": "/affirm"}]}
-        ],
+        "utter_confirm": [{"text": "确认吗？", "buttons": [{"title": "是", "payload": "/affirm"}]}],
         "utter_truncated": [{"text": "已保存前{limit}个字。"}],
     }
 )

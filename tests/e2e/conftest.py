@@ -91,7 +91,9 @@ class RunningStack:
     def staff(self, path: str, token: str | None = None) -> Reply:
         """A staff API call with the right token (or the given one)."""
         bearer = self.env["CASES_API_TOKEN"] if token is None else token
-        return self.request(f"{self.cases_url}{path}", headers={"Authorization": f"Bearer {bearer}"})
+        return self.request(
+            f"{self.cases_url}{path}", headers={"Authorization": f"Bearer {bearer}"}
+        )
 
 
 def uttered(tracker: dict[str, Any]) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 
 from connectors.base import MAX_MESSAGE_CHARS
-from tests.e2e.conftest import RunningStack, uttered, user_intents
+from tests.e2e.conftest import RunningStack, user_intents, uttered
 from tests.e2e.test_conversation import COMPLAINT, new_sender
 
 

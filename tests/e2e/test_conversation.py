@@ -49,7 +49,7 @@ class TestIntake:
     """From a greeting and a complaint to a filed case."""
 
     def test_complaint_is_filed_once_with_the_collected_fields(self, stack: RunningStack) -> None:
-        """The bot asks only for what is missing, confirms, files one case and gives its reference."""
+        """Asks only for what is missing, confirms, files one case and gives its reference."""
         sender = new_sender()
         greeting = stack.say(sender, "你好")
         assert uttered(stack.tracker(sender)) == ["utter_greet"], greeting
@@ -159,5 +159,7 @@ class TestScopeAndHandoff:
         tracker = stack.tracker(sender)
         assert user_intents(tracker) == ["nlu_fallback", "nlu_fallback"]
         assert uttered(tracker) == ["utter_default", "utter_handoff"]
-        handoff = next(item for item in stack.staff("/api/handoffs").body if item["user_id"] == sender)
+        handoff = next(
+            item for item in stack.staff("/api/handoffs").body if item["user_id"] == sender
+        )
         assert handoff["reason"] == "not_understood"

@@ -47,7 +47,9 @@ class TestEnvironment:
 
     def test_ports_reach_every_process(self, tmp_path: Path) -> None:
         """Chosen ports appear in the commands and the action endpoint."""
-        config = StackConfig(var_dir=tmp_path, base_env={}, rasa_port=1, action_port=2, cases_port=3)
+        config = StackConfig(
+            var_dir=tmp_path, base_env={}, rasa_port=1, action_port=2, cases_port=3
+        )
         env = config.environment()
         commands = config.commands(env)
         assert "1" in commands["rasa"] and "2" in commands["actions"] and "3" in commands["cases"]
