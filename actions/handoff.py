@@ -58,7 +58,7 @@ class ActionHandoff(UsesServices, Action):
     ) -> list[EventType]:
         """Records the handoff; asked for, or offered after invalid input."""
         reason = (
-            HandoffReason.INVALID_INPUT if tracker.get_slot("phone_failed") else HandoffReason.ASKED
+            HandoffReason.INVALID_INPUT if tracker.get_slot("field_failed") else HandoffReason.ASKED
         )
         services = self.services
         if record_handoff(services, tracker.sender_id, reason):

@@ -1,10 +1,11 @@
-"""The intake form: validation of each field, the summary, submission and discarding."""
+"""The intake form: which fields to ask, validation with reasons, summary and submission."""
 
 from __future__ import annotations
 
 import logging
 import re
 import uuid
+from datetime import datetime
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -13,13 +14,29 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from actions.answers import (
+    SKIPPED,
+    count_people,
+    find_reference,
+    is_refusal,
+    is_skip,
+    yes_no,
+)
+from actions.fields import load_fields
 from actions.services import Services, UsesServices
 from actions.texts import render
 from cases import repository
 from cases.channels import SenderError, parse_sender
 from cases.deadlines import DeadlineKind, compute, shanghai_date
-from cases.models import PetitionKind
-from common.identifiers import PhoneProblem, check_mobile, mask_phone
+from cases.models import Grade, PetitionKind
+from common.identifiers import (
+    PhoneProblem,
+    check_mobile,
+    fold_digits,
+    is_valid_id_number,
+    mask_id_number,
+    mask_phone,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +49,7 @@ NOT_AN_ANSWER = frozenset(
     {
         "ask_human",
         "cancel",
+        "pause",
         "ask_progress",
         "out_of_scope",
         "chitchat",
@@ -39,10 +57,23 @@ NOT_AN_ANSWER = frozenset(
         "goodbye",
         "empty_message",
         "ask_process",
+        "correct_field",
     }
 )
-# Slots that belong to one petition; name and phone stay for the next one.
-PETITION_SLOTS = ("facts", "place", "demand", "submission_id")
+# Fields that may be skipped; the others are needed to handle the petition.
+OPTIONAL = frozenset({"since", "involved", "address", "id_number"})
+# Slots that belong to one petition; name, phone and address stay for the next one.
+PETITION_SLOTS = (
+    "facts", "category", "category_second", "category_candidates", "kind", "grade", "place",
+    "since", "involved", "demand", "raised_before", "previous_reference", "joint_count",
+    "extra_answer", "extra_fields", "leave_contact", "id_consent", "id_number", "submission_id",
+    "field_attempts", "field_failed",
+)  # fmt: skip
+# The order of the summary; the label of field F is the domain response utter_label_F.
+SUMMARY_FIELDS = (
+    "facts", "place", "since", "involved", "demand", "raised_before", "joint_count",
+    "name", "phone", "address", "id_number",
+)  # fmt: skip
 
 _PHONE_PROBLEM_RESPONSE = {
     PhoneProblem.NO_DIGITS: "utter_invalid_phone_no_digits",
@@ -62,6 +93,7 @@ _KIND_CUES = (
     (PetitionKind.SUGGESTION, re.compile(r"建议|提议")),
     (PetitionKind.HELP, re.compile(r"求助|救助|帮帮|帮忙")),
 )
+_ID_SHAPE = re.compile(r"\d{17}[\dX]")
 
 
 def content_length(text: str) -> int:
@@ -84,95 +116,401 @@ def latest_intent(tracker: Tracker) -> str | None:
     return name if isinstance(name, str) else None
 
 
+def current_kind(tracker: Tracker) -> PetitionKind:
+    """The kind of the petition being filled in."""
+    try:
+        return PetitionKind(tracker.get_slot("kind") or PetitionKind.COMPLAINT.value)
+    except ValueError:
+        return PetitionKind.COMPLAINT
+
+
+def may_be_anonymous(kind: PetitionKind) -> bool:
+    """Suggestions and reports may be anonymous; complaints need a contact for the answer."""
+    return kind in (PetitionKind.SUGGESTION, PetitionKind.REPORT)
+
+
 def reset_petition() -> list[EventType]:
     """Events that forget the current petition (but not who the petitioner is)."""
     events: list[EventType] = [SlotSet(slot, None) for slot in PETITION_SLOTS]
-    events += [
-        SlotSet("phone_attempts", 0),
-        SlotSet("phone_failed", False),
-        SlotSet("confirmation_pending", False),
-    ]
-    return events
+    return [*events, SlotSet("confirmation_pending", False)]
+
+
+def pending_extras(tracker: Tracker) -> list[str]:
+    """The category's extra questions not answered yet."""
+    rules = load_fields().rules_for(
+        tracker.get_slot("category"), tracker.get_slot("category_second")
+    )
+    answered = tracker.get_slot("extra_fields") or {}
+    return [name for name in rules.extra_fields if name not in answered]
+
+
+def needs_id_number(tracker: Tracker) -> bool:
+    """Whether the category needs the ID number (asked only after consent)."""
+    category, second = tracker.get_slot("category"), tracker.get_slot("category_second")
+    return load_fields().rules_for(category, second).id_number
+
+
+def nlu_outputs(tracker: Tracker) -> dict[str, Any]:
+    """Category, kind and grade the NLU attached to the latest message, as slots."""
+    message = tracker.latest_message or {}
+    slots: dict[str, Any] = {}
+    category = message.get("petition_category") or {}
+    if isinstance(category, dict):
+        if category.get("name") and not category.get("unsure"):
+            slots["category"] = category["name"]
+            slots["category_second"] = category.get("second_level")
+        else:
+            ranking = [item.get("name") for item in category.get("ranking") or []]
+            slots["category_candidates"] = [name for name in ranking if name][:3] or None
+    kind = message.get("petition_kind")
+    text = str(message.get("text") or "")
+    slots["kind"] = kind if kind in {k.value for k in PetitionKind} else petition_kind(text).value
+    grade = (message.get("petition_grade") or {}).get("grade")
+    slots["grade"] = grade if grade in {g.value for g in Grade} else Grade.NORMAL.value
+    return slots
 
 
 class ValidatePetitionForm(FormValidationAction):
-    """Extracts the facts from the petition message and validates every field with reasons."""
+    """Decides what to ask next and validates every answer, with reasons."""
 
     def name(self) -> str:
         """The action Rasa calls for this form."""
         return "validate_petition_form"
 
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        """The fields this petition needs, in the order a caseworker asks them."""
+        if tracker.get_slot("field_failed"):
+            return []
+        slots = ["facts"]
+        if tracker.get_slot("category_candidates") and not tracker.get_slot("category"):
+            slots.append("category")
+        slots += ["place", "since", "involved", "demand", "raised_before", "joint_count"]
+        if pending_extras(tracker):
+            slots.append("extra_answer")
+        if may_be_anonymous(current_kind(tracker)):
+            slots.append("leave_contact")
+        if tracker.get_slot("leave_contact") is False:
+            return slots
+        slots += ["name", "phone", "address"]
+        if needs_id_number(tracker):
+            slots.append("id_consent")
+            if tracker.get_slot("id_consent"):
+                slots.append("id_number")
+        return slots
+
+    # Failure handling shared by every field.
+
+    def _fail(
+        self,
+        field: str,
+        response: str,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        **values: Any,
+    ) -> dict[str, Any]:
+        """Says why the answer is not usable; after the third try skips or offers a person."""
+        attempts = dict(tracker.get_slot("field_attempts") or {})
+        attempts[field] = int(attempts.get(field, 0)) + 1
+        if attempts[field] < MAX_ATTEMPTS:
+            dispatcher.utter_message(response=response, **values)
+            return {field: None, "field_attempts": attempts}
+        if field in OPTIONAL:
+            dispatcher.utter_message(response="utter_field_skipped")
+            return {field: SKIPPED, "field_attempts": attempts}
+        offer = "utter_phone_offer_handoff" if field == "phone" else "utter_field_offer_handoff"
+        dispatcher.utter_message(response=offer)
+        return {field: None, "field_attempts": attempts, "field_failed": field}
+
+    # Extraction of what the opening message already says.
+
     async def extract_facts(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        """Takes the facts from the message that opened the petition, or from the answer."""
+        """Takes the facts, category, kind and grade from the message that opened the petition."""
         if tracker.get_slot("facts"):
             return {}
         text = (tracker.latest_message or {}).get("text") or ""
         intent = latest_intent(tracker)
         if tracker.get_slot("requested_slot") == "facts":
             return {} if intent in NOT_AN_ANSWER else {"facts": text}
-        if intent == "file_petition" and content_length(_OPENERS.sub("", text)) >= MIN_FACTS_CHARS:
+        if intent != "file_petition":
+            return {}
+        if nlu_outputs(tracker).get("grade") == Grade.EMERGENCY.value:
+            dispatcher.utter_message(response="utter_emergency")
+        if content_length(_OPENERS.sub("", text)) >= MIN_FACTS_CHARS:
             return {"facts": text}
         return {}
+
+    # Validation, one method per field.
 
     def validate_facts(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        """Facts need a few words of substance."""
+        """Facts need a few words of substance; the NLU's category, kind and grade come along.
+
+        They are set here rather than extracted: the SDK keeps only the validated slots that
+        the form requires, and the message that gives the facts is the one to read them from.
+        """
         text = str(value or "").strip()
         if content_length(_OPENERS.sub("", text)) < MIN_FACTS_CHARS:
-            dispatcher.utter_message(response="utter_facts_too_short")
-            return {"facts": None}
-        return {"facts": text}
+            return self._fail("facts", "utter_facts_too_short", dispatcher, tracker)
+        return {"facts": text, **nlu_outputs(tracker)}
+
+    def validate_category(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """One of the offered categories, by name or number; the best guess after three tries."""
+        candidates = list(tracker.get_slot("category_candidates") or [])
+        text = str(value or "").strip()
+        chosen = next((name for name in candidates if name in text), None)
+        if chosen is None and text.isdigit() and 1 <= int(text) <= len(candidates):
+            chosen = candidates[int(text) - 1]
+        if chosen is not None:
+            return {"category": chosen}
+        attempts = dict(tracker.get_slot("field_attempts") or {})
+        attempts["category"] = int(attempts.get("category", 0)) + 1
+        if attempts["category"] >= MAX_ATTEMPTS and candidates:
+            # The category only routes the case; staff correct it if the guess was wrong.
+            return {"category": candidates[0], "field_attempts": attempts}
+        dispatcher.utter_message(response="utter_invalid_category")
+        return {"category": None, "field_attempts": attempts}
 
     def validate_place(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        """Any place with at least two letters."""
+        """A place with at least two letters."""
         text = str(value or "").strip()
-        return {"place": text if content_length(text) >= 2 else None}
+        if content_length(text) < 2 or is_skip(text):
+            return self._fail("place", "utter_invalid_place", dispatcher, tracker)
+        return {"place": text}
+
+    def validate_since(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """When it started, in the petitioner's words; may be skipped."""
+        text = str(value or "").strip()
+        return {"since": SKIPPED if is_skip(text) or not text else text}
+
+    def validate_involved(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Who or which unit is involved; may be skipped."""
+        text = str(value or "").strip()
+        return {"involved": SKIPPED if is_skip(text) or not text else text}
 
     def validate_demand(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        """Any demand with at least two letters."""
+        """What the petitioner asks for: needed to answer the petition."""
         text = str(value or "").strip()
-        return {"demand": text if content_length(text) >= 2 else None}
+        if content_length(text) < 2 or is_skip(text):
+            return self._fail("demand", "utter_invalid_demand", dispatcher, tracker)
+        return {"demand": text}
+
+    def validate_raised_before(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Yes (with the earlier reference when given) or no."""
+        text = str(value or "").strip()
+        reference = find_reference(text)
+        if reference:
+            return {"raised_before": "yes", "previous_reference": reference}
+        intent = latest_intent(tracker)
+        answer = yes_no(text)
+        if answer is False or intent == "deny":
+            return {"raised_before": "no"}
+        if answer is True or intent == "affirm":
+            return {"raised_before": "yes"}
+        if content_length(text) >= 2:
+            # "去年找过街道办" says yes and when: keep the petitioner's words.
+            return {"raised_before": text}
+        return self._fail("raised_before", "utter_invalid_yes_no", dispatcher, tracker)
+
+    def validate_joint_count(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """How many others join: 0 for nobody, a number from "二十多户"."""
+        text = str(value or "").strip()
+        if latest_intent(tracker) == "deny":
+            return {"joint_count": 0}
+        count = count_people(text)
+        if count is None:
+            return self._fail("joint_count", "utter_invalid_joint_count", dispatcher, tracker)
+        return {"joint_count": count}
+
+    def validate_extra_answer(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Stores the answer to the current category question and moves to the next one."""
+        pending = pending_extras(tracker)
+        if not pending:
+            return {"extra_answer": None}
+        field = pending[0]
+        text = str(value or "").strip()
+        answers = dict(tracker.get_slot("extra_fields") or {})
+        if is_skip(text) or not text:
+            if field not in load_fields().optional:
+                dispatcher.utter_message(response="utter_extra_needed")
+                return {"extra_answer": None}
+            text = SKIPPED
+        answers[field] = text
+        return {"extra_answer": None, "extra_fields": answers}
+
+    def validate_leave_contact(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Whether a suggestion or report comes with a name and contact."""
+        text = str((tracker.latest_message or {}).get("text") or "")
+        if is_refusal(text):
+            # "匿名提交吧" reads as a yes to the NLU; the word 匿名 decides.
+            return {"leave_contact": False}
+        if isinstance(value, bool):
+            return {"leave_contact": value}
+        text = str(value or "")
+        answer = yes_no(text)
+        if answer is None:
+            return self._fail("leave_contact", "utter_invalid_yes_no", dispatcher, tracker)
+        return {"leave_contact": answer}
+
+    def _refused_contact(
+        self, field: str, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
+        """A complaint without contact cannot be answered in writing: explain, then ask again."""
+        return self._fail(field, "utter_contact_needed", dispatcher, tracker)
 
     def validate_name(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """A name without "我叫…" around it, no digits, at most 20 characters."""
-        text = _NAME_PREFIX.sub("", str(value or "").strip()).strip("。.，, ")
+        raw = str(value or "").strip()
+        if latest_intent(tracker) == "deny" or is_refusal(raw):
+            return self._refused_contact("name", dispatcher, tracker)
+        text = _NAME_PREFIX.sub("", raw).strip("。.，, ")
+        if latest_intent(tracker) == "affirm" or yes_no(text) is not None:
+            return self._fail("name", "utter_invalid_name", dispatcher, tracker)
         if not text or len(text) > 20 or any(char.isdigit() for char in text):
-            return {"name": None}
+            return self._fail("name", "utter_invalid_name", dispatcher, tracker)
         return {"name": text}
 
     def validate_phone(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """A mobile number; the reason when not, and a person after three failures."""
-        check = check_mobile(str(value or ""))
+        raw = str(value or "")
+        if latest_intent(tracker) == "deny" or is_refusal(raw):
+            return self._refused_contact("phone", dispatcher, tracker)
+        check = check_mobile(raw)
         if check.number is not None:
-            return {"phone": check.number, "phone_attempts": 0}
-        attempts = int(tracker.get_slot("phone_attempts") or 0) + 1
-        if attempts >= MAX_ATTEMPTS:
-            dispatcher.utter_message(response="utter_phone_offer_handoff")
-            # Ends the form without a phone; the summary step then does not ask to confirm.
-            return {
-                "phone": None,
-                "phone_attempts": attempts,
-                "phone_failed": True,
-                "requested_slot": None,
-            }
+            return {"phone": check.number}
         problem = check.problem or PhoneProblem.NO_DIGITS
-        dispatcher.utter_message(response=_PHONE_PROBLEM_RESPONSE[problem], digits=check.digits)
-        return {"phone": None, "phone_attempts": attempts}
+        return self._fail(
+            "phone", _PHONE_PROBLEM_RESPONSE[problem], dispatcher, tracker, digits=check.digits
+        )
+
+    def validate_address(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """A postal address for the written answer; may be skipped when there is a phone."""
+        text = str(value or "").strip()
+        if is_skip(text) or is_refusal(text):
+            return {"address": SKIPPED}
+        if content_length(text) < 4:
+            return self._fail("address", "utter_invalid_address", dispatcher, tracker)
+        return {"address": text}
+
+    def validate_id_consent(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """The separate consent to giving the ID number; a no skips the ID number."""
+        if isinstance(value, bool):
+            answer: bool | None = value
+        else:
+            text = str(value or "")
+            answer = False if is_refusal(text) else yes_no(text)
+        if answer is None:
+            return self._fail("id_consent", "utter_invalid_yes_no", dispatcher, tracker)
+        if not answer:
+            dispatcher.utter_message(response="utter_id_declined")
+        return {"id_consent": answer, "id_consent_at": datetime.now().astimezone().isoformat()}
+
+    def validate_id_number(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """An 18-character ID number whose GB 11643 check character is right."""
+        text = re.sub(r"\s", "", fold_digits(str(value or ""))).upper()
+        if is_skip(text):
+            return {"id_number": SKIPPED}
+        match = _ID_SHAPE.search(text)
+        if not match:
+            return self._fail("id_number", "utter_invalid_id_length", dispatcher, tracker)
+        if not is_valid_id_number(match.group()):
+            return self._fail("id_number", "utter_invalid_id_checksum", dispatcher, tracker)
+        return {"id_number": match.group()}
+
+
+def display_value(domain: DomainDict, field: str, value: Any) -> str | None:
+    """How a collected value is shown back (masked where personal); None hides the line."""
+    if value is None:
+        return None
+    if value == SKIPPED:
+        return render(domain, "utter_value_skipped")
+    if field == "phone":
+        return mask_phone(str(value))
+    if field == "id_number":
+        return mask_id_number(str(value))
+    if field == "raised_before" and value in ("yes", "no"):
+        return render(domain, f"utter_value_{value}")
+    if field == "joint_count":
+        return render(domain, "utter_value_joint", count=value) if int(value) else None
+    if field == "facts" and len(str(value)) > SUMMARY_FACTS_CHARS:
+        return str(value)[:SUMMARY_FACTS_CHARS] + "…"
+    return str(value)
+
+
+def summary_text(tracker: Tracker, domain: DomainDict) -> str:
+    """The collected petition, one labelled line per field, personal data masked."""
+    lines = []
+    for field in SUMMARY_FIELDS:
+        value = tracker.get_slot(field)
+        if field == "raised_before" and tracker.get_slot("previous_reference"):
+            value = tracker.get_slot("previous_reference")
+        shown = display_value(domain, field, value)
+        if shown is not None:
+            lines.append(
+                render(
+                    domain,
+                    "utter_summary_line",
+                    label=render(domain, f"utter_label_{field}"),
+                    value=shown,
+                )
+            )
+    for field, value in (tracker.get_slot("extra_fields") or {}).items():
+        shown = display_value(domain, field, value)
+        label = render(domain, f"utter_label_extra_{field}")
+        lines.append(render(domain, "utter_summary_line", label=label, value=shown))
+    if tracker.get_slot("leave_contact") is False:
+        lines.append(render(domain, "utter_summary_anonymous"))
+    return "\n".join(lines)
+
+
+def is_complete(tracker: Tracker) -> bool:
+    """Every needed field is there and no field failed."""
+    if tracker.get_slot("field_failed"):
+        return False
+    needed = ["facts", "place", "demand"]
+    if tracker.get_slot("leave_contact") is not False:
+        needed += ["name", "phone"]
+    return all(tracker.get_slot(field) not in (None, SKIPPED) for field in needed)
 
 
 class ActionPetitionSummary(Action):
-    """Shows what was collected (phone masked) and asks to confirm."""
+    """Shows what was collected (phone and ID masked) and asks to confirm."""
 
     def name(self) -> str:
         """The action name in the domain."""
@@ -181,24 +519,71 @@ class ActionPetitionSummary(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        """Asks for confirmation only when every field is there."""
-        values = {slot: tracker.get_slot(slot) for slot in ("facts", "place", "demand", "name")}
-        phone = tracker.get_slot("phone")
-        if not phone or not all(values.values()):
+        """Asks for confirmation only when every needed field is there."""
+        if not is_complete(tracker):
             return [SlotSet("confirmation_pending", False)]
-        facts = str(values["facts"])
-        if len(facts) > SUMMARY_FACTS_CHARS:
-            facts = facts[:SUMMARY_FACTS_CHARS] + "…"
         dispatcher.utter_message(
-            response="utter_petition_summary",
-            facts=facts,
-            place=values["place"],
-            demand=values["demand"],
-            name=values["name"],
-            phone_masked=mask_phone(phone),
+            response="utter_petition_summary", summary=summary_text(tracker, domain)
         )
         submission_id = tracker.get_slot("submission_id") or uuid.uuid4().hex
         return [SlotSet("confirmation_pending", True), SlotSet("submission_id", submission_id)]
+
+
+def new_case_from(tracker: Tracker) -> repository.NewCase:
+    """The case to file from the form's slots."""
+    channel, user_id = parse_sender(tracker.sender_id)
+    anonymous = tracker.get_slot("leave_contact") is False
+
+    def value(slot: str) -> Any:
+        found = tracker.get_slot(slot)
+        return None if found == SKIPPED else found
+
+    fields: dict[str, Any] = {
+        "facts": value("facts"),
+        "place": value("place"),
+        "since": value("since"),
+        "involved": value("involved"),
+        "demand": value("demand"),
+        "raised_before": value("raised_before"),
+        "joint_count": value("joint_count") or 0,
+        "extra": {
+            k: (None if v == SKIPPED else v)
+            for k, v in (tracker.get_slot("extra_fields") or {}).items()
+        },
+    }
+    if value("category_second"):
+        fields["category_second"] = value("category_second")
+    return repository.NewCase(
+        channel=channel,
+        user_id=user_id,
+        submission_key=f"{tracker.sender_id}:{tracker.get_slot('submission_id')}",
+        kind=current_kind(tracker),
+        category=value("category"),
+        grade=Grade(tracker.get_slot("grade") or Grade.NORMAL.value),
+        name=None if anonymous else value("name"),
+        phone=None if anonymous else value("phone"),
+        fields=fields,
+        **repository_extras(tracker, anonymous),
+    )
+
+
+def repository_extras(tracker: Tracker, anonymous: bool) -> dict[str, Any]:
+    """Fields of NewCase beyond the first version: address, ID number, consent, anonymity."""
+    known = repository.NewCase.__dataclass_fields__
+    extras: dict[str, Any] = {}
+    id_number = tracker.get_slot("id_number")
+    candidates: dict[str, Any] = {
+        "address": None
+        if anonymous or tracker.get_slot("address") == SKIPPED
+        else tracker.get_slot("address"),
+        "id_number": None if id_number in (None, SKIPPED) else id_number,
+        "anonymous": anonymous,
+        "previous_reference": tracker.get_slot("previous_reference"),
+    }
+    for key, item in candidates.items():
+        if key in known:
+            extras[key] = item
+    return extras
 
 
 class ActionSubmitPetition(UsesServices, Action):
@@ -212,27 +597,12 @@ class ActionSubmitPetition(UsesServices, Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         """Commits the case, and only then announces its reference."""
-        submission_id = tracker.get_slot("submission_id")
         try:
-            channel, user_id = parse_sender(tracker.sender_id)
+            new = new_case_from(tracker)
         except SenderError:
             logger.error("submission from a sender id without channel namespace")
             dispatcher.utter_message(response="utter_submit_failed")
             return []
-        text = str(tracker.get_slot("facts") or "")
-        new = repository.NewCase(
-            channel=channel,
-            user_id=user_id,
-            submission_key=f"{tracker.sender_id}:{submission_id}",
-            kind=petition_kind(text),
-            name=tracker.get_slot("name"),
-            phone=tracker.get_slot("phone"),
-            fields={
-                "facts": text,
-                "place": tracker.get_slot("place"),
-                "demand": tracker.get_slot("demand"),
-            },
-        )
         services = self.services
         try:
             reference, received_at = self._file(services, new)
@@ -240,7 +610,7 @@ class ActionSubmitPetition(UsesServices, Action):
             logger.error("case could not be filed: %s", type(error).__name__)
             dispatcher.utter_message(response="utter_submit_failed")
             return []
-        logger.info("case %s filed through %s", reference, channel.value)
+        logger.info("case %s filed through %s", reference, new.channel.value)
         accept_by = compute(services.deadline_profile, received_at=received_at).get(
             DeadlineKind.ACCEPT
         )
@@ -294,7 +664,7 @@ class ActionDiscardPetition(Action):
     ) -> list[EventType]:
         """Resets the petition slots and leaves the form."""
         dispatcher.utter_message(response="utter_petition_discarded")
-        events = reset_petition()
+        events = [*reset_petition(), SlotSet("resume_offered", False)]
         if tracker.active_loop.get("name") == FORM:
             events += [ActiveLoop(None), SlotSet("requested_slot", None)]
         return events

@@ -73,8 +73,16 @@ class TestWrongPhone:
         """Each wrong number gets the reason; the third failure offers a person, no more asking."""
         sender = new_sender()
         stack.say(sender, COMPLAINT)
-        answers = {"place": "寒亭区固堤街道", "demand": "恢复供水", "name": "李秀英"}
-        for _ in range(6):
+        answers = {
+            "place": "寒亭区固堤街道",
+            "since": "上个月",
+            "involved": "跳过",
+            "demand": "恢复供水",
+            "raised_before": "没有",
+            "joint_count": "没有",
+            "name": "李秀英",
+        }
+        for _ in range(10):
             requested = stack.tracker(sender)["slots"]["requested_slot"]
             if requested == "phone":
                 break

@@ -11,9 +11,15 @@ COMPLAINT = "我们村自来水停了一个多月了，村委会一直不管"
 ANSWERS = {
     "facts": COMPLAINT,
     "place": "寒亭区固堤街道东村",
+    "since": "一个多月了",
+    "involved": "村委会",
     "demand": "希望尽快恢复供水",
+    "raised_before": "没有",
+    "joint_count": "有二十多户",
+    "leave_contact": "留下",
     "name": "王建国",
     "phone": "138 0013 8000",
+    "address": "寒亭区固堤街道东村5号",
 }
 REFERENCE = re.compile(r"WF-\d{4}-\d{6}")
 
@@ -59,7 +65,7 @@ class TestIntake:
         # The complaint itself was the facts: never asked for again, nothing asked twice.
         assert "facts" not in asked
         assert len(asked) == len(set(asked))
-        assert set(asked) <= {"place", "demand", "name", "phone"}
+        assert set(asked) <= set(ANSWERS) - {"facts", "leave_contact"}
         tracker = stack.tracker(sender)
         assert uttered(tracker)[-1] == "utter_petition_summary"
         stack.say(sender, "确认")
@@ -71,13 +77,16 @@ class TestIntake:
         assert case.status == 200
         assert case.body["status"] == "received"
         assert case.body["channel"] == "rest"
-        assert case.body["fields"] == {
+        fields = case.body["fields"]
+        assert {key: fields[key] for key in ("facts", "place", "demand", "name", "phone")} == {
             "facts": COMPLAINT,
             "place": "寒亭区固堤街道东村",
             "demand": "希望尽快恢复供水",
             "name": "王建国",
             "phone": "138****8000",
         }
+        assert fields["joint_count"] == 20
+        assert fields["raised_before"] == "no"
         assert "accept" in case.body["deadlines"]
         listed = stack.staff(f"/api/cases?channel=rest&user_id={sender}")
         assert [item["reference"] for item in listed.body] == [reference.group()]
