@@ -1,6 +1,6 @@
 # Petition intake assistant: every target sets up what it needs, and only once.
 #   make run     set up, train if needed, migrate, start Rasa + actions + case service
-#   make test    ruff, mypy and pytest (unit and end-to-end) in both environments
+#   make test    ruff, mypy, unit tests, conversation tests and end-to-end tests
 #   make shell   chat in the terminal with the running assistant
 #   make train   train the Rasa model (only when its inputs changed)
 SHELL := /bin/bash
@@ -26,7 +26,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help setup run shell test lint typecheck unit e2e train eval-nlu bench clean
+.PHONY: help setup run shell test lint typecheck unit stories e2e train eval-nlu bench clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -70,10 +70,15 @@ unit: setup
 	$(BOT)/bin/python -m pytest tests/nlu tests/connectors
 	$(CASES)/bin/python -m pytest tests/common tests/cases tests/actions tests/tools
 
+# Conversation tests of the dialogue policies (tests/stories/), then the real servers.
+stories: setup $(MODEL)
+	$(BOT)/bin/rasa test core --stories tests/stories --model $(MODEL) \
+	  --fail-on-prediction-errors --out var/test-stories --no-plot --quiet
+
 e2e: setup $(MODEL)
 	$(CASES)/bin/python -m pytest tests/e2e
 
-test: lint typecheck unit e2e
+test: lint typecheck unit stories e2e
 
 eval-nlu: setup $(MODEL)
 	@test -n "$(DATA)" || { echo "usage: make eval-nlu DATA=file.csv" >&2; exit 2; }

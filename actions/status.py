@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
+from actions.answers import find_reference
 from actions.intake import format_date
 from actions.services import Services, UsesServices
 from actions.texts import render
@@ -43,16 +44,26 @@ class ActionQueryCases(UsesServices, Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        """Reads the cases of this channel account only; never anyone else's."""
+        """Reads the cases of this channel account only; never anyone else's.
+
+        With a reference in the message only that case is shown, and only when it is the
+        sender's own; someone else's reference gets the same answer as a wrong one.
+        """
         services = self.services
         try:
             channel, user_id = parse_sender(tracker.sender_id)
         except SenderError:
             dispatcher.utter_message(response="utter_no_cases")
             return []
+        reference = find_reference(str((tracker.latest_message or {}).get("text") or ""))
         try:
             with services.sessions() as session:
                 cases = repository.cases_of(session, channel, user_id)
+                if reference is not None:
+                    cases = [case for case in cases if case.reference == reference]
+                    if not cases:
+                        dispatcher.utter_message(response="utter_case_not_found")
+                        return []
                 lines = [self._line(services, domain, case) for case in cases[:MAX_LISTED]]
         except SQLAlchemyError as error:
             logger.error("cases could not be read: %s", type(error).__name__)

@@ -90,3 +90,30 @@ class TestHandoff:
         assert replies == ["utter_default", "utter_handoff", "utter_handoff"]
         with services.sessions() as session:
             assert len(repository.open_handoffs(session)) == 1
+
+
+class TestQueryByReference:
+    """A reference in the question."""
+
+    def query(self, services: Services, domain: dict[str, Any], sender: str, text: str) -> Any:
+        dispatcher = CollectingDispatcher()
+        tracker = make_tracker(sender_id=sender, text=text, intent="ask_progress")
+        asyncio.run(ActionQueryCases(services).run(dispatcher, tracker, domain))
+        return dispatcher.messages[0]
+
+    def test_own_reference_shows_that_case_only(
+        self, services: Services, domain: dict[str, Any]
+    ) -> None:
+        """Asking about one's own case by reference lists just that case."""
+        first, second = file(services, "me", "k1"), file(services, "me", "k2")
+        message = self.query(services, domain, "rest:me", f"{first}到哪一步了")
+        assert first in message["text"] and second not in message["text"]
+
+    def test_someone_elses_reference_is_not_found(
+        self, services: Services, domain: dict[str, Any]
+    ) -> None:
+        """Another person's reference is answered exactly like an unknown one."""
+        theirs = file(services, "them", "k1")
+        mine = self.query(services, domain, "rest:me", f"{theirs}办得怎么样")
+        unknown = self.query(services, domain, "rest:me", "WF-2099-999999办得怎么样")
+        assert mine["response"] == unknown["response"] == "utter_case_not_found"
