@@ -7,6 +7,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from cases.pii import SESSION_INFO_KEY, PiiCipher
+
 
 def make_engine(url: str) -> Engine:
     """Creates an engine; SQLite gets foreign keys, WAL and a busy timeout."""
@@ -26,6 +28,11 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    """A session factory whose objects stay readable after commit."""
-    return sessionmaker(engine, expire_on_commit=False)
+def make_sessionmaker(engine: Engine, *, pii: PiiCipher | None = None) -> sessionmaker[Session]:
+    """A session factory whose objects stay readable after commit.
+
+    `pii` seals and opens personal data in its sessions; without it, a session reads PII_KEY
+    from the environment the first time it handles personal data (`cases.pii.cipher_for`).
+    """
+    info: dict[str, object] = {SESSION_INFO_KEY: pii} if pii is not None else {}
+    return sessionmaker(engine, expire_on_commit=False, info=info)
