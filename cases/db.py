@@ -11,9 +11,13 @@ from cases.pii import SESSION_INFO_KEY, PiiCipher
 
 
 def make_engine(url: str) -> Engine:
-    """Creates an engine; SQLite gets foreign keys, WAL and a busy timeout."""
+    """Creates an engine; SQLite gets foreign keys, WAL and a busy timeout.
+
+    Statement parameters are kept out of error messages and SQL logs: they hold names,
+    letters and, before sealing, phone numbers.
+    """
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -25,7 +29,7 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def make_sessionmaker(engine: Engine, *, pii: PiiCipher | None = None) -> sessionmaker[Session]:
