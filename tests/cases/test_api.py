@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cases import repository
@@ -396,3 +397,37 @@ class TestMaskedAtTheApi:
         for path in (CASE, "/api/cases?channel=wechat&user_id=openid-1"):
             reply = client.get(path, headers=AUTH)
             assert "138****8000" in reply.text and "13800138000" not in reply.text
+
+
+class TestConcurrentWriters:
+    """What a request sees when another one appended to the same case at the same moment."""
+
+    @staticmethod
+    def lose_the_race(monkeypatch: pytest.MonkeyPatch) -> None:
+        """Makes add_event fail as a flush does when another writer took the same place."""
+
+        def raced(*_args: object, **_kwargs: object) -> None:
+            raise IntegrityError("INSERT", {}, Exception("UNIQUE constraint failed"))
+
+        monkeypatch.setattr(repository, "add_event", raced)
+
+    def test_race_without_key_is_409(
+        self, client: TestClient, sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The loser is told to reload and retry; nothing of its event is written."""
+        self.lose_the_race(monkeypatch)
+        reply = post(client, VALID["accepted"])
+        assert reply.status_code == 409
+        assert "retry" in reply.json()["detail"]
+        assert written(sessions) == (1, 0)
+
+    def test_race_on_the_same_key_answers_the_winner(
+        self, client: TestClient, sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """When the winner recorded the same Idempotency-Key, the loser gets the recorded case."""
+        first = post(client, VALID["accepted"], **{"Idempotency-Key": "req-1"})
+        self.lose_the_race(monkeypatch)
+        again = post(client, VALID["accepted"], **{"Idempotency-Key": "req-1"})
+        assert again.status_code == 201
+        assert again.json() == first.json()
+        assert written(sessions) == (2, 1)
