@@ -31,7 +31,13 @@ from cases.models import (
     utcnow,
 )
 from cases.pii import cipher_for
-from common.identifiers import fold_digits, is_valid_id_number, mask_id_number, mask_phone
+from common.identifiers import (
+    fold_digits,
+    is_valid_id_number,
+    mask_id_number,
+    mask_phone,
+    normalise_mobile,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -171,7 +177,7 @@ def file_case(
     petitioner = petitioner_for(session, new.channel, new.user_id)
     phone_hash = None
     if new.phone and not new.anonymous:
-        phone_hash = cipher_for(session).lookup_hash(new.phone)
+        phone_hash = phone_lookup_hash(session, new.phone)
     first_time = new.previous_reference is None and not _has_earlier_case(
         session, petitioner, phone_hash
     )
@@ -230,13 +236,24 @@ def _store_contact(session: Session, petitioner: Petitioner, new: NewCase) -> No
     if new.phone or new.id_number:
         cipher = cipher_for(session)
         if new.phone:
-            petitioner.phone = cipher.seal(new.phone)
-            petitioner.phone_masked = mask_phone(new.phone)
-            petitioner.phone_hash = cipher.lookup_hash(new.phone)
+            phone = normalised_phone(new.phone)
+            petitioner.phone = cipher.seal(phone)
+            petitioner.phone_masked = mask_phone(phone)
+            petitioner.phone_hash = cipher.lookup_hash(phone)
         if new.id_number:
             number = fold_digits(new.id_number).upper()
             petitioner.id_number = cipher.seal(number)
             petitioner.id_number_masked = mask_id_number(number)
+
+
+def normalised_phone(phone: str) -> str:
+    """The 11-digit form of a mobile number (+86, blanks, full-width digits removed), else as is."""
+    return normalise_mobile(phone) or phone.strip()
+
+
+def phone_lookup_hash(session: Session, phone: str) -> str:
+    """The keyed hash petitioners are found by phone with (`Petitioner.phone_hash`)."""
+    return cipher_for(session).lookup_hash(normalised_phone(phone))
 
 
 def _has_earlier_case(session: Session, petitioner: Petitioner, phone_hash: str | None) -> bool:

@@ -337,9 +337,12 @@ class TestAnonymousAndFirstTime:
     def test_same_phone_on_another_account_is_not_first_time(
         self, sessions: sessionmaker[Session]
     ) -> None:
-        """The keyed phone hash finds the earlier case filed from another channel account."""
+        """The keyed phone hash finds the earlier case filed from another account and format."""
         file(sessions, new_case("k1", "a"))
-        other = file(sessions, replace(new_case("k2", "b"), channel=Channel.WECHAT))
+        other = file(
+            sessions,
+            replace(new_case("k2", "b"), channel=Channel.WECHAT, phone="+86 138 0013 8000"),
+        )
         with sessions() as session:
             case = repository.get_case(session, other)
             assert case is not None and not case.first_time
