@@ -171,6 +171,15 @@ class TestFrom0001:
         assert version(engine) == "0002"
         engine.dispose()
 
+    def test_downgrade_without_key_refused(self, url: str) -> None:
+        """Sealed phones and no key: the downgrade refuses instead of leaving tokens behind."""
+        engine = seed_0001(url)
+        upgrade(url, pii_key=TEST_PII_KEY)
+        with pytest.raises(RuntimeError, match="PII_KEY"):
+            command.downgrade(alembic_config(url), "0001")
+        assert version(engine) == "0002"
+        engine.dispose()
+
     def test_downgrade_opens_the_phones_again(self, url: str) -> None:
         """Back to 0001 with the key, the phone is in clear again, as 0001 expects."""
         engine = seed_0001(url)

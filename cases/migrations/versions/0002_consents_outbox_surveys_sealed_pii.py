@@ -25,7 +25,7 @@ from alembic import op
 import cases.models
 from cases.migrate import PII_KEY_ATTRIBUTE
 from cases.pii import PII_KEY_ENV, PiiCipher, Sealed
-from common.identifiers import mask_phone
+from common.identifiers import mask_phone, normalise_mobile
 
 revision = "0002"
 down_revision = "0001"
@@ -195,8 +195,10 @@ def upgrade() -> None:
 
     # ### end Alembic commands ###
 
-    # Seal the phones stored in clear by 0001, keeping a masked copy and the look-up hash.
-    for petitioner_id, phone in phones if cipher is not None else ():
+    # Seal the phones stored in clear by 0001, keeping a masked copy and the look-up hash,
+    # normalised as the repository normalises new ones.
+    for petitioner_id, stored in phones if cipher is not None else ():
+        phone = normalise_mobile(stored) or stored.strip()
         connection.execute(
             _petitioners.update()
             .where(_petitioners.c.id == petitioner_id)
