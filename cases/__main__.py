@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "migrate":
         from cases.migrate import upgrade
 
-        upgrade(settings.database_url)
+        upgrade(settings.database_url, pii_key=settings.pii_key)
         return 0
 
     import uvicorn

@@ -232,12 +232,15 @@ def default_profiles() -> dict[str, DeadlineProfile]:
     calendar, working = False, True
     return {
         # Local practice ("5-20"): accept within 5 days of receipt, handle within 20 days of
-        # acceptance, both calendar days. The default profile.
+        # acceptance, both calendar days. The default profile. Local practice sets no
+        # extension of its own, so the regulation's single extension of at most 30 days
+        # applies (used only once a case has an `extended` event).
         "520": DeadlineProfile(
             name="520",
             rules=(
                 Rule(DeadlineKind.ACCEPT, 5, calendar, StartsFrom.RECEIPT),
                 Rule(DeadlineKind.HANDLE, 20, calendar, StartsFrom.ACCEPTANCE),
+                Rule(DeadlineKind.EXTENSION, 30, calendar, StartsFrom.HANDLE_DEADLINE),
             ),
             start=StartConvention.NEXT_DAY,
             roll_to_workday=False,

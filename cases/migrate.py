@@ -10,15 +10,25 @@ from alembic.config import Config
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-def alembic_config(database_url: str) -> Config:
-    """An Alembic configuration for `database_url`, with no ini file needed."""
+# Where a migration finds the PII key (`Config.attributes`), e.g. to seal existing phones.
+PII_KEY_ATTRIBUTE = "pii_key"
+
+
+def alembic_config(database_url: str, *, pii_key: str | None = None) -> Config:
+    """An Alembic configuration for `database_url`, with no ini file needed.
+
+    `pii_key` is handed to data migrations that must seal existing personal data; they fall
+    back to the PII_KEY environment variable.
+    """
     config = Config()
+    if pii_key is not None:
+        config.attributes[PII_KEY_ATTRIBUTE] = pii_key
     config.set_main_option("script_location", str(MIGRATIONS))
     # ConfigParser interpolates %; URLs may contain %-escapes.
     config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     return config
 
 
-def upgrade(database_url: str) -> None:
+def upgrade(database_url: str, *, pii_key: str | None = None) -> None:
     """Brings the database at `database_url` to the newest schema."""
-    command.upgrade(alembic_config(database_url), "head")
+    command.upgrade(alembic_config(database_url, pii_key=pii_key), "head")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
+
+from cases.pii import PII_KEY_ENV, PiiKeyError, check_key
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'var' / 'cases.db'}"
@@ -27,13 +29,16 @@ class Settings:
     """Everything the action server and the case service read from the environment."""
 
     database_url: str = DEFAULT_DATABASE_URL
-    api_token: str | None = None
+    # Secrets stay out of the repr, so that logging the settings never leaks them.
+    api_token: str | None = field(default=None, repr=False)
     rasa_url: str = "http://127.0.0.1:5005"
-    rasa_token: str | None = None
+    rasa_token: str | None = field(default=None, repr=False)
     reference_prefix: str = "XF"
     deadline_profile: str = "520"
     helper_ids: frozenset[str] = frozenset()
     profile: Profile = Profile.LOCAL
+    # The Fernet key that seals phone and ID numbers at rest (PII_KEY); never defaulted.
+    pii_key: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -47,6 +52,12 @@ class Settings:
         except ValueError as error:
             raise SettingsError("BOT_PROFILE must be 'local' or 'production'") from error
         rasa_port = env.get("RASA_PORT", "5005")
+        pii_key = env.get(PII_KEY_ENV, "").strip() or None
+        if pii_key is not None:
+            try:
+                check_key(pii_key)
+            except PiiKeyError as error:
+                raise SettingsError(str(error)) from error
         return cls(
             database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
             api_token=env.get("CASES_API_TOKEN") or None,
@@ -58,4 +69,5 @@ class Settings:
                 part.strip() for part in env.get("HELPER_IDS", "").split(",") if part.strip()
             ),
             profile=profile,
+            pii_key=pii_key,
         )

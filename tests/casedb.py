@@ -10,6 +10,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cases.db import make_engine, make_sessionmaker
 from cases.migrate import upgrade
+from cases.pii import PiiCipher
+
+# A fixed key for tests only (32 bytes, url-safe base64), so that failures reproduce.
+TEST_PII_KEY = "dGVzdC1vbmx5LXBpaS1rZXktMzItYnl0ZXMtbG9uZyE="
 
 
 @pytest.fixture
@@ -22,7 +26,7 @@ def database_url(tmp_path: Path) -> str:
 
 @pytest.fixture
 def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
-    """A session factory on the test database."""
+    """A session factory on the test database, sealing personal data with TEST_PII_KEY."""
     engine = make_engine(database_url)
-    yield make_sessionmaker(engine)
+    yield make_sessionmaker(engine, pii=PiiCipher(TEST_PII_KEY))
     engine.dispose()

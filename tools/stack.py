@@ -6,6 +6,7 @@ ports, with a temporary database). Standard library only.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import secrets
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
-SECRETS = ("CASES_API_TOKEN", "RASA_TOKEN")
+SECRETS = ("CASES_API_TOKEN", "RASA_TOKEN", "PII_KEY")
 
 
 class StackError(RuntimeError):
@@ -37,6 +38,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def new_secret(name: str) -> str:
+    """A fresh value for the secret `name`: a Fernet key for PII_KEY, else a random token."""
+    if name == "PII_KEY":
+        # What cryptography's Fernet.generate_key() returns: 32 random bytes, url-safe base64.
+        return base64.urlsafe_b64encode(os.urandom(32)).decode("ascii")
+    return secrets.token_urlsafe(32)
+
+
 def load_or_create_secrets(path: Path) -> dict[str, str]:
     """Local secrets kept in `path` (mode 600), generated on first use."""
     values: dict[str, str] = {}
@@ -48,7 +57,7 @@ def load_or_create_secrets(path: Path) -> dict[str, str]:
     missing = [key for key in SECRETS if not values.get(key)]
     if missing:
         for key in missing:
-            values[key] = secrets.token_urlsafe(32)
+            values[key] = new_secret(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("".join(f"{key}={values[key]}\n" for key in SECRETS), encoding="utf-8")
         path.chmod(0o600)

@@ -323,9 +323,13 @@ class TestCompute:
         assert got == {K.ACCEPT: due("2025-03-09")}
 
     def test_520_after_acceptance(self, profiles: dict[str, DeadlineProfile]) -> None:
-        """Accepted on 03-05, the case must be handled by 03-25."""
+        """Accepted on 03-05, the case must be handled by 03-25, or 04-24 once extended."""
         got = compute(profiles["520"], received_at=at("2025-03-04"), accepted_at=at("2025-03-05"))
-        assert got == {K.ACCEPT: due("2025-03-09"), K.HANDLE: due("2025-03-25")}
+        assert got == {
+            K.ACCEPT: due("2025-03-09"),
+            K.HANDLE: due("2025-03-25"),
+            K.EXTENSION: due("2025-04-24"),
+        }
 
     def test_520_does_not_roll(self, profiles: dict[str, DeadlineProfile]) -> None:
         """The local profile keeps a deadline on a holiday: 2025-09-26 + 5 is 10-01."""
@@ -491,6 +495,7 @@ class TestProfiles:
                 [
                     (K.ACCEPT, 5, False, StartsFrom.RECEIPT),
                     (K.HANDLE, 20, False, StartsFrom.ACCEPTANCE),
+                    (K.EXTENSION, 30, False, StartsFrom.HANDLE_DEADLINE),
                 ],
             ),
             "regulation": (

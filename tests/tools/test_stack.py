@@ -5,6 +5,7 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
+from cases.pii import PiiCipher
 from tools.stack import StackConfig, load_or_create_secrets
 
 
@@ -15,10 +16,26 @@ class TestSecrets:
         """Tokens are created on first use with mode 600 and reused afterwards."""
         path = tmp_path / "secrets.env"
         first = load_or_create_secrets(path)
-        assert set(first) == {"CASES_API_TOKEN", "RASA_TOKEN"}
+        assert set(first) == {"CASES_API_TOKEN", "RASA_TOKEN", "PII_KEY"}
         assert all(len(value) >= 32 for value in first.values())
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
         assert load_or_create_secrets(path) == first
+
+    def test_pii_key_is_a_fernet_key(self, tmp_path: Path) -> None:
+        """The generated PII_KEY seals and opens a value, and differs from file to file."""
+        key = load_or_create_secrets(tmp_path / "one.env")["PII_KEY"]
+        cipher = PiiCipher(key)
+        assert cipher.open(cipher.seal("13800138000")) == "13800138000"
+        assert load_or_create_secrets(tmp_path / "two.env")["PII_KEY"] != key
+
+    def test_missing_pii_key_added_to_an_older_file(self, tmp_path: Path) -> None:
+        """A secrets file written before PII_KEY existed keeps its tokens and gains the key."""
+        path = tmp_path / "secrets.env"
+        path.write_text("CASES_API_TOKEN=" + "a" * 32 + "\nRASA_TOKEN=" + "b" * 32 + "\n")
+        values = load_or_create_secrets(path)
+        assert values["CASES_API_TOKEN"] == "a" * 32 and values["RASA_TOKEN"] == "b" * 32
+        assert "PII_KEY=" + values["PII_KEY"] in path.read_text()
+        PiiCipher(values["PII_KEY"])
 
 
 class TestEnvironment:
@@ -39,6 +56,7 @@ class TestEnvironment:
             "DATABASE_URL": "postgresql+psycopg://db/cases",
             "CASES_API_TOKEN": "a" * 32,
             "RASA_TOKEN": "b" * 32,
+            "PII_KEY": "c" * 43 + "=",
         }
         env = StackConfig(var_dir=tmp_path, base_env=given).environment()
         assert env["DATABASE_URL"] == given["DATABASE_URL"]
