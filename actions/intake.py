@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import uuid
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -28,7 +29,9 @@ from actions.texts import render
 from cases import repository
 from cases.channels import SenderError, parse_sender
 from cases.deadlines import DeadlineKind, compute, shanghai_date
-from cases.models import Grade, PetitionKind
+from cases.models import ConsentPurpose, Grade, PetitionKind
+from cases.pii import PiiError
+from cases.repository import ConsentRequiredError
 from common.identifiers import (
     PhoneProblem,
     check_mobile,
@@ -437,7 +440,7 @@ class ValidatePetitionForm(FormValidationAction):
             return self._fail("id_consent", "utter_invalid_yes_no", dispatcher, tracker)
         if not answer:
             dispatcher.utter_message(response="utter_id_declined")
-        return {"id_consent": answer, "id_consent_at": datetime.now().astimezone().isoformat()}
+        return {"id_consent": answer, "id_consent_at": datetime.now(timezone.utc).isoformat()}
 
     def validate_id_number(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -529,8 +532,14 @@ class ActionPetitionSummary(Action):
         return [SlotSet("confirmation_pending", True), SlotSet("submission_id", submission_id)]
 
 
-def new_case_from(tracker: Tracker) -> repository.NewCase:
-    """The case to file from the form's slots."""
+def consent_version(domain: DomainDict, response: str) -> str:
+    """Identifies the exact consent text shown: the response name and a hash of its text."""
+    text = render(domain, response)
+    return f"{response}#{hashlib.sha256(text.encode()).hexdigest()[:12]}"
+
+
+def new_case_from(tracker: Tracker, domain: DomainDict) -> repository.NewCase:
+    """The case to file from the form's slots (skipped answers stored as absent)."""
     channel, user_id = parse_sender(tracker.sender_id)
     anonymous = tracker.get_slot("leave_contact") is False
 
@@ -538,6 +547,7 @@ def new_case_from(tracker: Tracker) -> repository.NewCase:
         found = tracker.get_slot(slot)
         return None if found == SKIPPED else found
 
+    extras = tracker.get_slot("extra_fields") or {}
     fields: dict[str, Any] = {
         "facts": value("facts"),
         "place": value("place"),
@@ -546,13 +556,21 @@ def new_case_from(tracker: Tracker) -> repository.NewCase:
         "demand": value("demand"),
         "raised_before": value("raised_before"),
         "joint_count": value("joint_count") or 0,
-        "extra": {
-            k: (None if v == SKIPPED else v)
-            for k, v in (tracker.get_slot("extra_fields") or {}).items()
-        },
+        "extra": {key: None if item == SKIPPED else item for key, item in extras.items()},
     }
     if value("category_second"):
         fields["category_second"] = value("category_second")
+    consents: tuple[repository.NewConsent, ...] = ()
+    if tracker.get_slot("id_consent") is not None:
+        at = tracker.get_slot("id_consent_at")
+        consents = (
+            repository.NewConsent(
+                purpose=ConsentPurpose.ID_NUMBER,
+                text_version=consent_version(domain, "utter_ask_id_consent"),
+                given=bool(tracker.get_slot("id_consent")),
+                at=datetime.fromisoformat(at) if at else datetime.now(timezone.utc),
+            ),
+        )
     return repository.NewCase(
         channel=channel,
         user_id=user_id,
@@ -562,28 +580,13 @@ def new_case_from(tracker: Tracker) -> repository.NewCase:
         grade=Grade(tracker.get_slot("grade") or Grade.NORMAL.value),
         name=None if anonymous else value("name"),
         phone=None if anonymous else value("phone"),
+        address=None if anonymous else value("address"),
+        id_number=value("id_number") if tracker.get_slot("id_consent") else None,
+        anonymous=anonymous,
+        previous_reference=value("previous_reference"),
+        consents=consents,
         fields=fields,
-        **repository_extras(tracker, anonymous),
     )
-
-
-def repository_extras(tracker: Tracker, anonymous: bool) -> dict[str, Any]:
-    """Fields of NewCase beyond the first version: address, ID number, consent, anonymity."""
-    known = repository.NewCase.__dataclass_fields__
-    extras: dict[str, Any] = {}
-    id_number = tracker.get_slot("id_number")
-    candidates: dict[str, Any] = {
-        "address": None
-        if anonymous or tracker.get_slot("address") == SKIPPED
-        else tracker.get_slot("address"),
-        "id_number": None if id_number in (None, SKIPPED) else id_number,
-        "anonymous": anonymous,
-        "previous_reference": tracker.get_slot("previous_reference"),
-    }
-    for key, item in candidates.items():
-        if key in known:
-            extras[key] = item
-    return extras
 
 
 class ActionSubmitPetition(UsesServices, Action):
@@ -598,7 +601,7 @@ class ActionSubmitPetition(UsesServices, Action):
     ) -> list[EventType]:
         """Commits the case, and only then announces its reference."""
         try:
-            new = new_case_from(tracker)
+            new = new_case_from(tracker, domain)
         except SenderError:
             logger.error("submission from a sender id without channel namespace")
             dispatcher.utter_message(response="utter_submit_failed")
@@ -606,7 +609,7 @@ class ActionSubmitPetition(UsesServices, Action):
         services = self.services
         try:
             reference, received_at = self._file(services, new)
-        except SQLAlchemyError as error:
+        except (SQLAlchemyError, PiiError, ConsentRequiredError) as error:
             logger.error("case could not be filed: %s", type(error).__name__)
             dispatcher.utter_message(response="utter_submit_failed")
             return []

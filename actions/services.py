@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cases.db import make_engine, make_sessionmaker
 from cases.deadlines import DeadlineProfile, default_profiles
+from cases.pii import PiiCipher
 from cases.settings import Settings
 
 
@@ -33,9 +34,10 @@ class Services:
 def default_services() -> Services:
     """The services of the running action server, from the environment."""
     settings = Settings.from_env()
+    pii = PiiCipher(settings.pii_key) if settings.pii_key else None
     return Services(
         settings=settings,
-        sessions=make_sessionmaker(make_engine(settings.database_url)),
+        sessions=make_sessionmaker(make_engine(settings.database_url), pii=pii),
         profiles=default_profiles(),
     )
 

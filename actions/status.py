@@ -16,11 +16,10 @@ from actions.services import Services, UsesServices
 from actions.texts import render
 from cases import repository
 from cases.channels import SenderError, parse_sender
-from cases.deadlines import DeadlineKind, compute
+from cases.deadlines import DeadlineKind
 from cases.lifecycle import CaseStatus
-from cases.lifecycle import EventType as CaseEventType
 from cases.models import Case
-from cases.views import case_status, first_event_at
+from cases.views import CaseView, case_status
 
 logger = logging.getLogger(__name__)
 
@@ -96,16 +95,8 @@ def next_deadline_text(
     services: Services, domain: DomainDict, case: Case, status: CaseStatus
 ) -> str:
     """ "受理期限12月2日"-style text for the deadline the case is waiting on, if any."""
-    profile = services.profiles.get(case.deadline_profile)
-    kinds = NEXT_DEADLINE.get(status, ())
-    if profile is None or not kinds:
-        return render(domain, "utter_case_no_deadline")
-    due = compute(
-        profile,
-        received_at=case.received_at,
-        accepted_at=first_event_at(case, CaseEventType.ACCEPTED),
-    )
-    for kind in kinds:
+    due = CaseView(profiles=services.profiles).deadline_moments(case)
+    for kind in NEXT_DEADLINE.get(status, ()):
         if kind in due:
             return render(
                 domain,
