@@ -9,6 +9,8 @@ text already folded one-to-one (`nlu.normalise.fold`), so offsets are the origin
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -46,12 +48,20 @@ _NUM = r"(?:\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千万亿�
 _AMOUNT = re.compile(
     rf"(?P<num>{_NUM})\s*(?P<scale>[万千])?\s*(?P<unit>元|块钱|块|圆|人民币)"
     rf"|(?P<cue>工资|欠款|欠|钱|费|款|赔偿|补偿|押金|罚款|补贴|共计|合计|总共)(?:了|我|我们|他|共)?"
-    rf"(?P<num2>\d+(?:\.\d+)?[万千]|[一二两三四五六七八九十百]+[万千][零一二两三四五六七八九十百千]*)"
+    rf"(?P<num2>\d+(?:\.\d+)?[万千]\d?|[一二两三四五六七八九十百]+[万千][零一二两三四五六七八九十百千]*)"
 )
 
 
+_SPOKEN = re.compile(r"(\d+)([万千])(\d)")
+_SCALE = {"万": 10_000, "千": 1_000}
+
+
 def _to_number(text: str) -> float | None:
-    import cn2an  # noqa: PLC0415  (heavy import, only when a number is there)
+    spoken = _SPOKEN.fullmatch(text)
+    if spoken:  # "3万2" is 32,000, as "三万二" is
+        scale = _SCALE[spoken[2]]
+        return float(int(spoken[1]) * scale + int(spoken[3]) * scale // 10)
+    import cn2an  # type: ignore[import-untyped]  # heavy: only when a number is there
 
     try:
         return float(cn2an.cn2an(text, "smart"))
@@ -91,18 +101,38 @@ def _duration(detail: dict[str, Any]) -> str:
     return "P" + date + ("T" + time if time else "") if date or time else ""
 
 
-_VAGUE_TIMES = frozenset("现在 目前 如今 当前 此时 当时 这时 那时 一直 以前 之前 以后 之后 最近 近期".split())
+_VAGUE_TIMES = frozenset(
+    "现在 目前 如今 当前 此时 当时 这时 那时 一直 以前 之前 以后 之后 最近 近期".split()
+)
 # "3号楼", "5号院": house numbers, not dates.
 _NOT_AFTER_DATE = frozenset("楼栋院门室铺")
 
 
+# jionlp's time parser takes about 1 ms per 100 characters; a long letter is read up to here.
+TIME_SCAN_CHARS = 400
+
+
+class _QuietJionlp(logging.Filter):
+    """Drops jionlp's tracebacks for strings it cannot parse: noise, and they quote the
+    petitioner's words into the log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return f"{os.sep}jionlp{os.sep}" not in record.pathname
+
+
+_QUIET = _QuietJionlp()
+
+
 def find_times(text: str, now: dt.datetime | None = None) -> list[Span]:
     """Dates ("上周五", "今年3月份开始") as ISO dates or ranges; periods ("两个多月") as
-    ISO 8601 durations (P2M)."""
+    ISO 8601 durations (P2M). Only the first TIME_SCAN_CHARS characters are read."""
+    text = text[:TIME_SCAN_CHARS]
     if not re.search(r"[\d年月日号天周期礼拜昨今明前后去上下个多半]", text):
         return []
-    import jionlp  # noqa: PLC0415  (heavy import, loaded on first use)
+    import jionlp  # type: ignore[import-untyped]  # heavy: loaded on first use
 
+    if _QUIET not in logging.getLogger().filters:
+        logging.getLogger().addFilter(_QUIET)
     base = (now or dt.datetime.now()).timestamp()
     try:
         items = jionlp.ner.extract_time(text, time_base=base, with_parsing=True)
@@ -132,7 +162,7 @@ def find_times(text: str, now: dt.datetime | None = None) -> list[Span]:
 @lru_cache(maxsize=1)
 def _divisions() -> frozenset[str]:
     """Province, city and county names with and without their suffix, from jionlp."""
-    import jionlp  # noqa: PLC0415
+    import jionlp  # type: ignore[import-untyped]
 
     names: set[str] = set()
 
@@ -152,7 +182,7 @@ def _divisions() -> frozenset[str]:
 
 _PLACE_SUFFIX = re.compile(
     r"(自治区|自治州|街道|社区|小区|花园|家园|华庭|新村|新城|工业园|开发区|高新区|"
-    r"水库|广场|大道|省|市|区|县|镇|乡|村|庄|屯|堡|沟|营子|苑|路|街|巷|组)"
+    r"水库|广场|大道|省|市|区|县|镇|乡|村|庄|屯|堡|沟|营子|苑|路|街|巷)"
 )
 # Characters that end a name when walking left from its suffix.
 _STOP = set(
@@ -160,7 +190,8 @@ _STOP = set(
     "，,。.;；:：!！?？、 \t\n()（）\"'“”"
 )
 _NOT_PLACES = frozenset(
-    "修路 马路 道路 公路 走路 出路 上路 一路 网路 线路 思路 逛街 上街 大街 农村 乡村 城乡 乡镇 城镇 "
+    "修路 马路 道路 公路 走路 出路 上路 一路 网路 线路 思路 逛街 上街 大街 "
+    "农村 乡村 城乡 乡镇 城镇 "
     "城市 城区 市区 郊区 景区 园区 社区 小区 片区 辖区 地区 山区 老区 新区 街道 全县 全市 全区 "
     "下乡 回乡 家乡 老乡 本村 全村 进村 村村 门市 超市 菜市 上市 股市 城管 班组 小组".split()
 )
@@ -170,11 +201,20 @@ _STREET = frozenset("路街巷")
 _NOT_BEFORE_STREET = frozenset("修走铺挖封堵绕上过马道公一出网线思逛大")
 
 
+@lru_cache(maxsize=1)
+def _division_initials() -> frozenset[str]:
+    return frozenset(name[0] for name in _divisions())
+
+
 def _admin_spans(text: str) -> list[tuple[int, int]]:
     names = _divisions()
+    initials = _division_initials()
     spans: list[tuple[int, int]] = []
     i = 0
     while i < len(text):
+        if text[i] not in initials:
+            i += 1
+            continue
         for length in range(min(_PLACE_MAX, len(text) - i), 1, -1):
             if text[i : i + length] in names:
                 spans.append((i, i + length))
@@ -185,19 +225,36 @@ def _admin_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+_ADMIN_SUFFIX = frozenset("省市县区")
+# Anonymised divisions in public data and tests: "A市", "K3县", "D11市".
+_CODE = re.compile(r"[A-Za-z]{1,2}\d{0,2}")
+
+
 def _suffix_spans(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     for match in _PLACE_SUFFIX.finditer(text):
-        start = match.start()
-        while start > 0 and match.start() - start < 6 and text[start - 1] not in _STOP:
+        start = end = match.start()
+        if match[0] in _ADMIN_SUFFIX:
+            # Real names of divisions come from the dictionary; here only codes like K3县.
+            while (
+                start > 0
+                and end - start < 3
+                and text[start - 1].isascii()
+                and text[start - 1].isalnum()
+            ):
+                start -= 1
+            if start < end and _CODE.fullmatch(text[start:end]):
+                spans.append((start, match.end()))
+            continue
+        while start > 0 and end - start < 6:
             char = text[start - 1]
-            if not (re.match(f"[{_CJK}A-Za-z0-9]", char)):
+            if char in _STOP or char in _ADMIN_SUFFIX or not char.isalnum():
                 break
             start -= 1
         name = text[start : match.end()]
-        if start == match.start() or name in _NOT_PLACES:
+        if start == end or name in _NOT_PLACES:
             continue
-        if match[0] in _STREET and text[match.start() - 1] in _NOT_BEFORE_STREET:
+        if match[0] in _STREET and text[end - 1] in _NOT_BEFORE_STREET:
             continue
         spans.append((start, match.end()))
     return spans
@@ -236,17 +293,36 @@ _SURNAMES = frozenset(
     "屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧"
     "闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝"
 )
-_COMPOUND_SURNAMES = ("欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "慕容", "夏侯", "令狐", "公孙", "尉迟", "长孙", "司徒", "端木")
+_COMPOUND_SURNAMES = (
+    "欧阳",
+    "司马",
+    "上官",
+    "诸葛",
+    "东方",
+    "皇甫",
+    "慕容",
+    "夏侯",
+    "令狐",
+    "公孙",
+    "尉迟",
+    "长孙",
+    "司徒",
+    "端木",
+)
 _NAME_END = r"(?=[\s，,。.!！?？、;；的在住是电身联手家来从今男女\d]|$)"
 _PERSON_CUES = re.compile(
     rf"(?:我叫|我是|本人|名字是|名字叫|姓名是?[:：]?|叫我|反映人|联系人(?:写|是)?|我爱人叫|我老公叫|我老婆叫)"
     rf"\s*(?P<name>[{_CJK}]{{2,4}}?){_NAME_END}"
 )
-_SURNAME_ONLY = re.compile(rf"(?:我姓|姓)(?P<name>[{_CJK}]{{1,2}}?)(?=[\s，,。、;；叫是的名先女]|$)")
+_SURNAME_ONLY = re.compile(
+    rf"(?:我姓|姓)(?P<name>[{_CJK}]{{1,2}}?)(?=[\s，,。、;；叫是的名先女]|$)"
+)
 _HONORIFICS = "(?:先生|女士|小姐|师傅|阿姨|大爷|大妈)"
 _HONORIFIC = re.compile(rf"(?P<name>[{_CJK}]{{1,2}}?){_HONORIFICS}")
 _BARE_NAME = re.compile(rf"^\s*(?P<name>[{_CJK}]{{2,4}}?)(?=[\s，,。]|$)")
-_NOT_NAMES = frozenset("业主 村民 居民 工人 老人 家长 学生 老师 党员 群众 退休 本地 外地 这里 那里 谢谢 好的".split())
+_NOT_NAMES = frozenset(
+    "业主 村民 居民 工人 老人 家长 学生 老师 党员 群众 退休 本地 外地 这里 那里 谢谢 好的".split()
+)
 
 
 def _is_name(name: str, *, surname_only: bool = False) -> bool:
@@ -288,7 +364,12 @@ _ORG_SUFFIX = re.compile(
     r"幼儿园|派出所|公安局|法院|检察院|银行|委员会|村委会|居委会|街道办事处|街道办|办事处|管委会|"
     r"物业|合作社|大队|支队|中心|协会|局|所)"
 )
-_NOT_ORGS = frozenset("公司 工厂 医院 学校 银行 物业 中心 大队 诊所 小学 中学 大学 派出所 厂 局 所 厕所 场所 住所 研究所 中心".split())
+_NOT_ORGS = frozenset(
+    "公司 工厂 医院 学校 银行 物业 中心 大队 诊所 小学 中学 大学 派出所 "
+    "厂 局 所 厕所 场所 住所 研究所".split()
+)
+# Verbs and particles that precede a name ("投诉D6县电信公司", "致A市人民医院").
+_ORG_STOP = _STOP | set("诉报请求盼查致向找问询助望希期待严让为由")
 _ORG_BARE = frozenset(("村委会", "居委会", "街道办", "派出所", "物业公司", "业委会"))
 
 
@@ -297,8 +378,8 @@ def find_orgs(text: str) -> list[Span]:
     found: list[Span] = []
     for match in _ORG_SUFFIX.finditer(text):
         start = match.start()
-        while start > 0 and match.start() - start < 12 and text[start - 1] not in _STOP:
-            if not re.match(f"[{_CJK}A-Za-z0-9]", text[start - 1]):
+        while start > 0 and match.start() - start < 12 and text[start - 1] not in _ORG_STOP:
+            if not text[start - 1].isalnum():
                 break
             start -= 1
         name = text[start : match.end()]

@@ -41,8 +41,16 @@ class PetitionKind(str, Enum):
 # unit it concerns, so it wins over everything else.
 _KIND_CUES: tuple[tuple[PetitionKind, re.Pattern[str]], ...] = (
     (PetitionKind.REPORT, re.compile(r"举报|检举|揭发|告发|实名反映.{0,6}(贪|腐|违纪)")),
-    (PetitionKind.SUGGESTION, re.compile(r"建议|提议|倡议|希望.{0,8}(增设|增加|开通|延长|设置)|能不能.{0,10}(增设|开通|延长)")),
-    (PetitionKind.HELP, re.compile(r"求助|救助|求求|帮帮|救救|怎么办|该找哪|请问|咨询|如何申请|怎么申请")),
+    (
+        PetitionKind.SUGGESTION,
+        re.compile(
+            r"建议|提议|倡议|希望.{0,8}(增设|增加|开通|延长|设置)|能不能.{0,10}(增设|开通|延长)"
+        ),
+    ),
+    (
+        PetitionKind.HELP,
+        re.compile(r"求助|救助|求求|帮帮|救救|怎么办|该找哪|请问|咨询|如何申请|怎么申请"),
+    ),
 )
 
 
@@ -60,7 +68,13 @@ def category_payload(
 ) -> dict[str, Any]:
     """The `petition_category` property: name null and unsure true when not confident."""
     if prediction is None:
-        return {"name": None, "confidence": 0.0, "second_level": None, "ranking": [], "unsure": True}
+        return {
+            "name": None,
+            "confidence": 0.0,
+            "second_level": None,
+            "ranking": [],
+            "unsure": True,
+        }
     ranking = prediction.ranking[:3]
     best, confidence = ranking[0]
     runner_up = ranking[1][1] if len(ranking) > 1 else 0.0
@@ -158,7 +172,9 @@ class PetitionCategoryClassifier(GraphComponent):
         """Fits on the labelled petition files and saves the model."""
         files = self.training_files()
         examples = read_examples(files)
-        logger.info("training the category model on %d examples from %d files", len(examples), len(files))
+        logger.info(
+            "training the category model on %d examples from %d files", len(examples), len(files)
+        )
         if len({example.level1 for example in examples}) < 2:
             logger.warning("fewer than two categories; the category classifier is not trained")
             return self._resource

@@ -107,5 +107,3 @@ class PetitionEntityExtractor(GraphComponent, EntityExtractorMixin):
             if merged != existing:
                 message.set(ENTITIES, merged, add_to_output=True)
         return messages
-
-
