@@ -173,6 +173,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         figures["category"]["median_ms"] = round(statistics.median(times), 2)
         figures["category"]["p95_ms"] = round(times[int(0.95 * (len(times) - 1))], 2)
         figures["category"]["unsure"] = sum(r.unsure for r in results)
+        confident = [r for r in results if not r.unsure]
+        figures["category"]["confident_share"] = round(len(confident) / len(results), 4)
+        figures["category"]["accuracy_when_confident"] = round(
+            sum(r.gold == r.predicted for r in confident) / max(len(confident), 1), 4
+        )
         figures["category"]["top3_accuracy"] = round(
             sum(r.gold in r.top3 for r in results) / len(results), 4
         )

@@ -117,6 +117,7 @@ class _QuietJionlp(logging.Filter):
     petitioner's words into the log."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Keeps every record that does not come from jionlp."""
         return f"{os.sep}jionlp{os.sep}" not in record.pathname
 
 
@@ -167,6 +168,7 @@ def _divisions() -> frozenset[str]:
     names: set[str] = set()
 
     def walk(node: dict[str, Any]) -> None:
+        """Collects the names below `node` of jionlp's nested division dictionary."""
         for key, child in node.items():
             if key.startswith("_") or not isinstance(child, dict):
                 continue

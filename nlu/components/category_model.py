@@ -214,6 +214,7 @@ class CategoryModel:
         vectorizer.idf_ = np.load(directory / "idf.npy", allow_pickle=False)
 
         def head(name: str) -> Head:
+            """The head saved under `name`."""
             info = meta["heads"][name]
             weights = np.load(directory / f"{name}.npy", allow_pickle=False)
             columns_path = directory / f"{name}.columns.npy"
