@@ -167,18 +167,23 @@ def _divisions() -> frozenset[str]:
 
     names: set[str] = set()
 
-    def walk(node: dict[str, Any]) -> None:
-        """Collects the names below `node` of jionlp's nested division dictionary."""
+    def walk(node: dict[str, Any], depth: int) -> None:
+        """Collects the names below `node` of jionlp's nested division dictionary.
+
+        Short aliases only for provinces and cities ("甘肃", "天水"): county aliases such
+        as 长顺 or 玉龙 are common given names and words.
+        """
         for key, child in node.items():
             if key.startswith("_") or not isinstance(child, dict):
                 continue
             names.add(key)
-            alias = child.get("_alias")
-            aliases = [alias] if isinstance(alias, str) else alias or []
-            names.update(name for name in aliases if isinstance(name, str) and len(name) >= 2)
-            walk(child)
+            if depth <= 1:
+                alias = child.get("_alias")
+                aliases = [alias] if isinstance(alias, str) else alias or []
+                names.update(a for a in aliases if isinstance(a, str) and len(a) >= 2)
+            walk(child, depth + 1)
 
-    walk(jionlp.china_location_loader())
+    walk(jionlp.china_location_loader(), 0)
     return frozenset(name for name in names if len(name) >= 2)
 
 
@@ -188,7 +193,7 @@ _PLACE_SUFFIX = re.compile(
 )
 # Characters that end a name when walking left from its suffix.
 _STOP = set(
-    "在住是的到了我你他她它们和与及从向把被给说叫这那个去来对于位址点某本该全整各每哪要想"
+    "在住是的到了我你他她它们与及从向把被给说叫这那个去来对于位址点某本该全整各每哪要想过找"
     "，,。.;；:：!！?？、 \t\n()（）\"'“”"
 )
 _NOT_PLACES = frozenset(
@@ -311,9 +316,11 @@ _COMPOUND_SURNAMES = (
     "司徒",
     "端木",
 )
-_NAME_END = r"(?=[\s，,。.!！?？、;；的在住是电身联手家来从今男女\d]|$)"
+_NAME_END = r"(?=[\s，,。.!！?？、;；的在住是电身联手家来从今男女吧\d]|$)"
 _PERSON_CUES = re.compile(
-    rf"(?:我叫|我是|本人|名字是|名字叫|姓名是?[:：]?|叫我|反映人|联系人(?:写|是)?|我爱人叫|我老公叫|我老婆叫)"
+    rf"(?:我叫|我是|俺叫|俺是|本人|名字是|名字叫|名字[:：]?|姓名是?[:：]?|叫我|叫|"
+    rf"反映人(?:是|[:：])?|联系人(?:写|是|[:：])?|(?:人名|名字)?改成|改为|填|"
+    rf"(?:书记|主任|经理|老板|包工头|村长|队长|校长|院长)(?:是|叫))"
     rf"\s*(?P<name>[{_CJK}]{{2,4}}?){_NAME_END}"
 )
 _SURNAME_ONLY = re.compile(
@@ -322,6 +329,8 @@ _SURNAME_ONLY = re.compile(
 _HONORIFICS = "(?:先生|女士|小姐|师傅|阿姨|大爷|大妈)"
 _HONORIFIC = re.compile(rf"(?P<name>[{_CJK}]{{1,2}}?){_HONORIFICS}")
 _BARE_NAME = re.compile(rf"^\s*(?P<name>[{_CJK}]{{2,4}}?)(?=[\s，,。]|$)")
+# A "name" ending like this is a place: 金色家园, 李家营子, 王家庄.
+_PLACE_ENDINGS = frozenset("园庄村屯子城区镇乡街路苑湾沟堡营")
 _NOT_NAMES = frozenset(
     "业主 村民 居民 工人 老人 家长 学生 老师 党员 群众 退休 本地 外地 这里 那里 谢谢 好的".split()
 )
@@ -354,7 +363,9 @@ def find_persons(text: str) -> list[Span]:
                 # "李先生" yes; "找了个李先生" is still fine, but "王老李先生" is not a name start.
                 if len(name) == 2 and not _is_name(name[1], surname_only=True):
                     continue
-            if pattern is _BARE_NAME and re.search(_HONORIFICS + "$", name):
+            if pattern is _BARE_NAME and (
+                re.search(_HONORIFICS + "$", name) or name[-1] in _PLACE_ENDINGS
+            ):
                 continue
             if _is_name(name, surname_only=surname_only):
                 found.append(Span("person", name, start, start + len(name)))
@@ -371,7 +382,7 @@ _NOT_ORGS = frozenset(
     "厂 局 所 厕所 场所 住所 研究所".split()
 )
 # Verbs and particles that precede a name ("投诉D6县电信公司", "致A市人民医院").
-_ORG_STOP = _STOP | set("诉报请求盼查致向找问询助望希期待严让为由")
+_ORG_STOP = _STOP | set("和诉报请求盼查致向找问询助望希期待严让为由")
 _ORG_BARE = frozenset(("村委会", "居委会", "街道办", "派出所", "物业公司", "业委会"))
 
 

@@ -12,7 +12,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from nlu.components.tokenizer import PetitionTokenizer
+from nlu.components.tokenizer import PetitionTokenizer, place_units
 
 DICTIONARIES = Path(__file__).resolve().parents[2] / "nlu" / "dictionaries"
 
@@ -90,3 +90,28 @@ class TestPetitionTokenizer:
             execution_context,
         )
         assert "劳动监察大队" in words(loaded, "我去了劳动监察大队")
+
+
+class TestPlaceUnits:
+    """Place names are cut after each administrative or residential unit."""
+
+    def test_unknown_town_and_village(
+        self, model_storage, resource, execution_context, tmp_path
+    ) -> None:
+        """Towns and villages jieba does not know still come out whole."""
+        tokenizer = make_tokenizer(model_storage, resource, execution_context, tmp_path)
+        tokens = words(tokenizer, "G3县双河镇柳塘村的低保名单")
+        assert tokens[:4] == ["G3县", "双河镇", "柳塘村", "的"]
+
+    def test_district_street_and_estate(
+        self, model_storage, resource, execution_context, tmp_path
+    ) -> None:
+        """District, street and housing estate are three tokens."""
+        tokenizer = make_tokenizer(model_storage, resource, execution_context, tmp_path)
+        tokens = words(tokenizer, "我住岳麓区银盆岭街道阳光小区3栋")
+        for word in ("岳麓区", "银盆岭街道", "阳光小区"):
+            assert word in tokens
+
+    def test_place_units_offsets(self) -> None:
+        """Offsets of the pieces are offsets into the name."""
+        assert place_units("G3县双河镇柳塘村") == [("G3县", 0), ("双河镇", 3), ("柳塘村", 6)]
