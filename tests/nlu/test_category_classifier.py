@@ -24,6 +24,7 @@ from nlu.components.category_classifier import (
     petition_kind,
 )
 from nlu.components.category_model import CategoryModel, Prediction
+from nlu.components.linear import prepare_text
 
 # Small, made-up training set: three categories, two second-level labels in one of them.
 ROWS = [
@@ -275,3 +276,11 @@ class TestCategoryModel:
         examples = read_examples([path])
         assert len(examples) == 1
         assert examples[0].text == petition_text("物业乱收停车费", "小区物业每月多收停车费")
+
+
+class TestPrepareText:
+    """What the classifiers read."""
+
+    def test_invisible_characters_are_dropped(self) -> None:
+        """Zero-width and bidi characters do not split words for the classifiers."""
+        assert prepare_text("物\u200b业\u202e乱收費") == "物业乱收费"
