@@ -123,10 +123,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments.add_argument("--model", type=Path, default=Path("models/petition.tar.gz"))
     options = arguments.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
+    if not options.data.is_file():
+        print(f"no such file: {options.data}", file=sys.stderr)
+        return 2
+    columns = set(next(read_rows(options.data), {}))
+    missing = {SUBJECT, BODY, LEVEL1} - columns
+    if columns and missing:
+        print(f"{options.data} lacks the columns {sorted(missing)}", file=sys.stderr)
+        return 2
     pairs = read_labelled(options.data)
     if not pairs:
         print(f"no labelled rows in {options.data}", file=sys.stderr)
-        return 2
+        print(json.dumps(summary([]), ensure_ascii=False))
+        return 0
     parser = Parser(options.model)
     try:
         parser.parse("预热")  # the first parse loads lazy resources; do not time it

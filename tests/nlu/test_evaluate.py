@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import pytest
 
-from nlu.evaluate import Scored, f1_scores, predicted_category, read_labelled, summary
+from nlu.evaluate import Scored, f1_scores, main, predicted_category, read_labelled, summary
 
 
 def scored(gold: str, predicted: str | None) -> Scored:
@@ -57,3 +58,32 @@ class TestReading:
             writer.writerow(["1", "主题", "2020", "详情", "城乡建设"])
             writer.writerow(["2", "主题", "2020", "详情", ""])
         assert read_labelled(path) == [("主题\n详情", "城乡建设")]
+
+
+class TestCommandLine:
+    """`python -m nlu.evaluate` refuses files of the wrong shape before loading a model."""
+
+    def test_missing_columns(self, tmp_path: Path, capsys) -> None:
+        """A CSV without 一级分类 is an error naming the missing column."""
+        path = tmp_path / "bad.csv"
+        path.write_text("留言主题,留言详情\n主题,详情\n", encoding="utf-8")
+        assert main([str(path), "--model", str(tmp_path / "none.tar.gz")]) == 2
+        assert "一级分类" in capsys.readouterr().err
+
+    def test_no_labelled_rows_gives_an_empty_summary(self, tmp_path: Path, capsys) -> None:
+        """A file with the columns but no labelled row still ends with the JSON line."""
+        path = tmp_path / "empty.csv"
+        path.write_text("留言主题,留言详情,一级分类\n,,\n", encoding="utf-8")
+        assert main([str(path), "--model", str(tmp_path / "none.tar.gz")]) == 0
+        last = capsys.readouterr().out.strip().splitlines()[-1]
+        assert json.loads(last)["n"] == 0
+
+    def test_empty_summary(self) -> None:
+        """No results: zeros, not a division error."""
+        assert summary([]) == {
+            "n": 0,
+            "accuracy": 0.0,
+            "macro_f1": 0.0,
+            "per_class": {},
+            "ms_per_message": 0.0,
+        }
