@@ -56,6 +56,7 @@ class TestProjectRules:
         assert grade("老板拖欠工资三个月", rules, JANUARY).grade is Grade.SENSITIVE
         assert grade("老板拖欠工资三个月", rules, JULY).grade is Grade.NORMAL
         assert grade("老板拖欠工资，我们回家过年都没钱", rules, JULY).grade is Grade.SENSITIVE
+        assert grade("老板欠我们三十多个工人工资", rules, JANUARY).grade is Grade.SENSITIVE
 
     def test_unless_words_cancel_a_rule(self, rules) -> None:
         """ "不会自杀" is not a threat of self-harm."""
