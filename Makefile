@@ -51,6 +51,7 @@ $(MODEL): $(BOT_STAMP) $(MODEL_INPUTS)
 	  --data bot/data nlu/data/intents --out models --fixed-model-name petition --force --quiet
 
 train: $(MODEL)
+	@want="$(EXTRA_DATA):$$(test -z "$(EXTRA_DATA)" || sha1sum < "$(EXTRA_DATA)")"; if [ "$$(cat models/.extra-data 2>/dev/null || echo :)" != "$$want" ]; then echo "Retraining: EXTRA_DATA changed"; $(MAKE) --no-print-directory -W config.yml $(MODEL) EXTRA_DATA="$(EXTRA_DATA)" && echo "$$want" > models/.extra-data; fi
 
 run: setup $(MODEL)
 	$(CASES)/bin/python -m tools.run

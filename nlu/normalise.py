@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import unicodedata
+from functools import lru_cache
+from typing import Any
 
 # Zero-width and bidirectional control characters: invisible, and used to dodge filters.
 INVISIBLE = frozenset(
@@ -11,8 +13,28 @@ INVISIBLE = frozenset(
 )
 
 
+@lru_cache(maxsize=1)
+def _t2s() -> Any:
+    """OpenCC's traditional-to-simplified converter, loaded on first use."""
+    import opencc  # type: ignore[import-untyped]  # loaded lazily, not at import time
+
+    return opencc.OpenCC("t2s")
+
+
+@lru_cache(maxsize=65536)
+def simplified_char(char: str) -> str:
+    """The simplified form of one CJK character (itself when OpenCC maps it to more)."""
+    converted = str(_t2s().convert(char))
+    return converted if len(converted) == 1 else char
+
+
+def _is_cjk(char: str) -> bool:
+    return "\u3400" <= char <= "\u9fff" or "\uf900" <= char <= "\ufaff"
+
+
 def fold_char(char: str) -> str:
-    """One character, folded: full-width to half-width, invisible to a space.
+    """One character, folded: full-width to half-width, traditional to simplified,
+    invisible to a space.
 
     The result is always exactly one character, so offsets into the folded text
     are offsets into the original text.
@@ -20,13 +42,19 @@ def fold_char(char: str) -> str:
     if char in INVISIBLE:
         return " "
     folded = unicodedata.normalize("NFKC", char)
-    if len(folded) == 1:
-        return folded
-    return char
+    if len(folded) != 1:
+        return char
+    if _is_cjk(folded):
+        return simplified_char(folded)
+    return folded
 
 
+@lru_cache(maxsize=64)
 def fold(text: str) -> str:
-    """The text with every character folded; same length as `text`."""
+    """The text with every character folded; same length as `text`.
+
+    Cached: every component of the pipeline folds the same message.
+    """
     return "".join(fold_char(char) for char in text)
 
 

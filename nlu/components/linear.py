@@ -16,12 +16,15 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from nlu.normalise import fold
+from nlu.normalise import INVISIBLE, fold
+
+_DROP_INVISIBLE = {ord(char): None for char in INVISIBLE}
 
 
 def prepare_text(text: str) -> str:
-    """What the model sees: folded characters, lower case."""
-    return fold(text).lower()
+    """What the models see: invisible characters dropped (so "物\u200b业" reads 物业),
+    the rest folded, lower case."""
+    return fold(text.translate(_DROP_INVISIBLE)).lower()
 
 
 def _vectorizer(

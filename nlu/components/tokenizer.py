@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -16,9 +17,30 @@ from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from nlu.entities import find_places
 from nlu.normalise import fold
 
 logger = logging.getLogger(__name__)
+
+
+# One administrative or residential unit inside a place name: "G3县", "双河镇", "丽景湾小区".
+_UNIT = re.compile(
+    r".+?(?:自治区|自治州|街道办事处|街道|社区|小区|花园|家园|新村|工业园|开发区|高新区|"
+    r"省|市|县|区|镇|乡|村|庄|屯|路|街|巷|苑)|.+"
+)
+
+
+def place_units(name: str) -> list[tuple[str, int]]:
+    """A place name cut after each unit suffix ("G3县双河镇柳塘村" → G3县/双河镇/柳塘村);
+    a piece of one character stays with the one before it."""
+    pieces: list[tuple[str, int]] = []
+    for match in _UNIT.finditer(name):
+        if pieces and len(match.group()) == 1:
+            word, start = pieces[-1]
+            pieces[-1] = (word + match.group(), start)
+        else:
+            pieces.append((match.group(), match.start()))
+    return pieces
 
 
 def build_jieba(dictionaries: list[Path], cache_dir: Path | None = None) -> jieba.Tokenizer:
@@ -125,14 +147,28 @@ class PetitionTokenizer(Tokenizer):
             self._jieba.initialize()
         return self._jieba
 
+    def words(self, folded: str) -> list[tuple[str, int]]:
+        """Words and their offsets: place names cut at unit suffixes, the rest by jieba.
+
+        jieba alone splits unknown towns and villages badly ("双河镇柳塘村" →
+        双河/镇柳/塘村); the place patterns of nlu.entities know where units end.
+        """
+        words: list[tuple[str, int]] = []
+        position = 0
+        for place in find_places(folded):
+            words += self._jieba_words(folded[position : place.start], position)
+            words += [(word, place.start + start) for word, start in place_units(place.value)]
+            position = place.end
+        words += self._jieba_words(folded[position:], position)
+        return words
+
+    def _jieba_words(self, text: str, offset: int) -> list[tuple[str, int]]:
+        return [(word, offset + start) for word, start, _end in self.jieba().tokenize(text)]
+
     def tokenize(self, message: Message, attribute: str) -> list[Token]:
         """Tokens of the folded text, with offsets into the original text."""
         text = message.get(attribute) or ""
         folded = fold(text)
-        tokens = [
-            Token(word, start)
-            for word, start, _end in self.jieba().tokenize(folded)
-            if not word.isspace()
-        ]
+        tokens = [Token(word, start) for word, start in self.words(folded) if not word.isspace()]
         patterned: list[Token] = self._apply_token_pattern(tokens)
         return patterned
