@@ -103,3 +103,19 @@ class ActionFallback(UsesServices, Action):
                 return leave_form(tracker)
         dispatcher.utter_message(response="utter_handoff")
         return leave_form(tracker)
+
+
+class ActionEmergency(UsesServices, Action):
+    """Answers an emergency with the emergency numbers and puts a person on it at once."""
+
+    def name(self) -> str:
+        """The action name in the domain."""
+        return "action_emergency"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """Says what to do now, records an emergency handoff; a form in progress goes on."""
+        dispatcher.utter_message(response="utter_emergency")
+        record_handoff(self.services, tracker.sender_id, HandoffReason.EMERGENCY)
+        return []

@@ -24,12 +24,13 @@ from actions.answers import (
     yes_no,
 )
 from actions.fields import load_fields
+from actions.handoff import record_handoff
 from actions.services import Services, UsesServices
 from actions.texts import render
 from cases import repository
 from cases.channels import SenderError, parse_sender
 from cases.deadlines import DeadlineKind, compute, shanghai_date
-from cases.models import ConsentPurpose, Grade, PetitionKind
+from cases.models import ConsentPurpose, Grade, HandoffReason, PetitionKind
 from cases.pii import PiiError
 from cases.repository import ConsentRequiredError
 from common.identifiers import (
@@ -119,6 +120,15 @@ def latest_intent(tracker: Tracker) -> str | None:
     return name if isinstance(name, str) else None
 
 
+def answering(tracker: Tracker, field: str) -> bool:
+    """Whether the latest message answers the question about `field`.
+
+    Prefilled slots are validated again when a form (re)starts; the latest message ("继续")
+    then says nothing about them, so its intent and words must not be read as their answer.
+    """
+    return tracker.get_slot("requested_slot") == field
+
+
 def current_kind(tracker: Tracker) -> PetitionKind:
     """The kind of the petition being filled in."""
     try:
@@ -168,12 +178,22 @@ def nlu_outputs(tracker: Tracker) -> dict[str, Any]:
     kind = message.get("petition_kind")
     text = str(message.get("text") or "")
     slots["kind"] = kind if kind in {k.value for k in PetitionKind} else petition_kind(text).value
+    for entity in message.get("entities") or []:
+        start, end = entity.get("start"), entity.get("end")
+        if not isinstance(start, int) or not isinstance(end, int):
+            continue
+        # The petitioner's own words ("两个多月"), not the normalised value ("P2M").
+        words = text[start:end]
+        if entity.get("entity") in ("period", "date") and "since" not in slots:
+            slots["since"] = words
+        elif entity.get("entity") == "org" and "involved" not in slots:
+            slots["involved"] = words
     grade = (message.get("petition_grade") or {}).get("grade")
     slots["grade"] = grade if grade in {g.value for g in Grade} else Grade.NORMAL.value
     return slots
 
 
-class ValidatePetitionForm(FormValidationAction):
+class ValidatePetitionForm(UsesServices, FormValidationAction):
     """Decides what to ask next and validates every answer, with reasons."""
 
     def name(self) -> str:
@@ -191,7 +211,8 @@ class ValidatePetitionForm(FormValidationAction):
         if tracker.get_slot("field_failed"):
             return []
         slots = ["facts"]
-        if tracker.get_slot("category_candidates") and not tracker.get_slot("category"):
+        if tracker.get_slot("category_candidates"):
+            # Stays listed once answered, so that the answer is validated against the choices.
             slots.append("category")
         slots += ["place", "since", "involved", "demand", "raised_before", "joint_count"]
         if pending_extras(tracker):
@@ -246,6 +267,7 @@ class ValidatePetitionForm(FormValidationAction):
             return {}
         if nlu_outputs(tracker).get("grade") == Grade.EMERGENCY.value:
             dispatcher.utter_message(response="utter_emergency")
+            record_handoff(self.services, tracker.sender_id, HandoffReason.EMERGENCY)
         if content_length(_OPENERS.sub("", text)) >= MIN_FACTS_CHARS:
             return {"facts": text}
         return {}
@@ -263,6 +285,8 @@ class ValidatePetitionForm(FormValidationAction):
         text = str(value or "").strip()
         if content_length(_OPENERS.sub("", text)) < MIN_FACTS_CHARS:
             return self._fail("facts", "utter_facts_too_short", dispatcher, tracker)
+        if text != str((tracker.latest_message or {}).get("text") or "").strip():
+            return {"facts": text}  # validated again on resume: the NLU read another message
         return {"facts": text, **nlu_outputs(tracker)}
 
     def validate_category(
@@ -324,7 +348,7 @@ class ValidatePetitionForm(FormValidationAction):
         reference = find_reference(text)
         if reference:
             return {"raised_before": "yes", "previous_reference": reference}
-        intent = latest_intent(tracker)
+        intent = latest_intent(tracker) if answering(tracker, "raised_before") else None
         answer = yes_no(text)
         if answer is False or intent == "deny":
             return {"raised_before": "no"}
@@ -340,7 +364,9 @@ class ValidatePetitionForm(FormValidationAction):
     ) -> dict[str, Any]:
         """How many others join: 0 for nobody, a number from "二十多户"."""
         text = str(value or "").strip()
-        if latest_intent(tracker) == "deny":
+        if isinstance(value, int) and not isinstance(value, bool):
+            return {"joint_count": value}
+        if answering(tracker, "joint_count") and latest_intent(tracker) == "deny":
             return {"joint_count": 0}
         count = count_people(text)
         if count is None:
@@ -370,7 +396,7 @@ class ValidatePetitionForm(FormValidationAction):
     ) -> dict[str, Any]:
         """Whether a suggestion or report comes with a name and contact."""
         text = str((tracker.latest_message or {}).get("text") or "")
-        if is_refusal(text):
+        if answering(tracker, "leave_contact") and is_refusal(text):
             # "匿名提交吧" reads as a yes to the NLU; the word 匿名 decides.
             return {"leave_contact": False}
         if isinstance(value, bool):
@@ -392,10 +418,11 @@ class ValidatePetitionForm(FormValidationAction):
     ) -> dict[str, Any]:
         """A name without "我叫…" around it, no digits, at most 20 characters."""
         raw = str(value or "").strip()
-        if latest_intent(tracker) == "deny" or is_refusal(raw):
+        intent = latest_intent(tracker) if answering(tracker, "name") else None
+        if intent == "deny" or is_refusal(raw):
             return self._refused_contact("name", dispatcher, tracker)
         text = _NAME_PREFIX.sub("", raw).strip("。.，, ")
-        if latest_intent(tracker) == "affirm" or yes_no(text) is not None:
+        if intent == "affirm" or yes_no(text) is not None:
             return self._fail("name", "utter_invalid_name", dispatcher, tracker)
         if not text or len(text) > 20 or any(char.isdigit() for char in text):
             return self._fail("name", "utter_invalid_name", dispatcher, tracker)
@@ -406,7 +433,8 @@ class ValidatePetitionForm(FormValidationAction):
     ) -> dict[str, Any]:
         """A mobile number; the reason when not, and a person after three failures."""
         raw = str(value or "")
-        if latest_intent(tracker) == "deny" or is_refusal(raw):
+        intent = latest_intent(tracker) if answering(tracker, "phone") else None
+        if intent == "deny" or is_refusal(raw):
             return self._refused_contact("phone", dispatcher, tracker)
         check = check_mobile(raw)
         if check.number is not None:

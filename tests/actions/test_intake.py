@@ -109,7 +109,10 @@ class TestOtherFields:
         """我叫王建国 is stored as 王建国; digits or a bare 确认 are not a name."""
         assert self.run("name", "我叫王建国。")[0] == {"name": "王建国"}
         assert self.run("name", "13800138000")[0]["name"] is None
-        assert self.run("name", "确认", intent="affirm")[0]["name"] is None
+        answering = {"requested_slot": "name"}
+        assert self.run("name", "确认", intent="affirm", slots=answering)[0]["name"] is None
+        # Validated again on resume, a stored name is not judged by the latest message.
+        assert self.run("name", "王建国", intent="affirm")[0] == {"name": "王建国"}
 
     def test_optional_field_skipped(self) -> None:
         """跳过 on an optional question stores the skip marker."""
@@ -144,7 +147,8 @@ class TestOtherFields:
 
     def test_anonymous_word_wins_over_a_yes(self) -> None:
         """匿名提交吧 reads as a yes to the NLU, but means no contact."""
-        result, _ = self.run("leave_contact", True, text="匿名提交吧", intent="affirm")
+        slots = {"requested_slot": "leave_contact"}
+        result, _ = self.run("leave_contact", True, text="匿名提交吧", intent="affirm", slots=slots)
         assert result == {"leave_contact": False}
 
 

@@ -81,6 +81,7 @@ class TestWrongPhone:
             "raised_before": "没有",
             "joint_count": "没有",
             "name": "李秀英",
+            "category": "1",
         }
         for _ in range(10):
             requested = stack.tracker(sender)["slots"]["requested_slot"]

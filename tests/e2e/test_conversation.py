@@ -20,6 +20,9 @@ ANSWERS = {
     "name": "王建国",
     "phone": "138 0013 8000",
     "address": "寒亭区固堤街道东村5号",
+    "category": "1",
+    "extra_answer": "固堤街道供水站",
+    "id_consent": "不同意",
 }
 REFERENCE = re.compile(r"WF-\d{4}-\d{6}")
 
@@ -65,7 +68,7 @@ class TestIntake:
         # The complaint itself was the facts: never asked for again, nothing asked twice.
         assert "facts" not in asked
         assert len(asked) == len(set(asked))
-        assert set(asked) <= set(ANSWERS) - {"facts", "leave_contact"}
+        assert set(asked) <= set(ANSWERS) - {"facts", "leave_contact", "since", "involved"}
         tracker = stack.tracker(sender)
         assert uttered(tracker)[-1] == "utter_petition_summary"
         stack.say(sender, "确认")

@@ -22,7 +22,7 @@ def answer(stack: RunningStack, sender: str, overrides: dict[str, str]) -> list[
         if requested is None:
             return asked
         asked.append(requested)
-        stack.say(sender, overrides.get(requested, ANSWERS[requested]))
+        stack.say(sender, overrides[requested] if requested in overrides else ANSWERS[requested])
     raise AssertionError(f"the form kept asking: {asked}")
 
 
@@ -87,18 +87,21 @@ class TestPauseAndCancel:
     """Continue later, or give up."""
 
     def test_pause_then_continue_asks_only_what_is_missing(self, stack: RunningStack) -> None:
-        """After 晚点再说 and 继续, the form goes on where it stopped."""
+        """After 晚点再说 and 继续, the form goes on where it stopped, keeping the answers."""
         sender = new_sender()
         stack.say(sender, COMPLAINT)
-        stack.say(sender, ANSWERS["place"])
+        first = stack.tracker(sender)["slots"]["requested_slot"]
+        stack.say(sender, ANSWERS[first])
+        pending = stack.tracker(sender)["slots"]["requested_slot"]
+        assert pending != first
         stack.say(sender, "我先不填了，晚点再说")
         tracker = stack.tracker(sender)
         assert uttered(tracker)[-1] == "utter_petition_paused"
         assert not (tracker.get("active_loop") or {}).get("name")
         stack.say(sender, "继续")
         tracker = stack.tracker(sender)
-        assert tracker["slots"]["place"] == ANSWERS["place"]
-        assert tracker["slots"]["requested_slot"] == "since"
+        assert tracker["slots"]["facts"] == COMPLAINT
+        assert tracker["slots"]["requested_slot"] == pending
 
     def test_cancel_mid_form_files_nothing(self, stack: RunningStack) -> None:
         """取消 during the form discards the petition."""
@@ -109,3 +112,60 @@ class TestPauseAndCancel:
         assert uttered(tracker)[-1] == "utter_petition_discarded"
         assert tracker["slots"]["facts"] is None
         assert stack.staff(f"/api/cases?channel=rest&user_id={sender}").body == []
+
+
+class TestCategoryDrivenQuestions:
+    """What the classifier reads decides the extra questions."""
+
+    def test_social_insurance_asks_employer_and_id_consent(self, stack: RunningStack) -> None:
+        """A 社保 complaint asks its extra questions and, after consent, the ID number."""
+        sender = new_sender()
+        stack.say(sender, "单位两年没给我交社保了，养老保险断缴")
+        slots = stack.tracker(sender)["slots"]
+        assert (slots["category"], slots["category_second"]) == (
+            "劳动和社会保障",
+            "城镇职工社会保险",
+        )
+        answers = {**ANSWERS, "id_consent": "同意", "id_number": "11010519491231002X"}
+        asked = answer(stack, sender, answers)
+        assert "extra_answer" in asked and asked[-2:] == ["id_consent", "id_number"]
+        reference = REFERENCE.search(str(stack.say(sender, "确认")))
+        assert reference
+        case = stack.staff(f"/api/cases/{reference.group()}").body
+        assert case["category"] == "劳动和社会保障"
+        assert "11010519491231002X" not in str(case)
+
+    def test_declined_id_consent_files_without_it(self, stack: RunningStack) -> None:
+        """Declining the ID consent is respected: no ID question, the case is still filed."""
+        sender = new_sender()
+        stack.say(sender, "公司一直没给我们交职工社保，去社保局查了才知道断缴两年")
+        asked = answer(stack, sender, {"id_consent": "不同意"})
+        assert asked[-1] == "id_consent" and "id_number" not in asked
+        assert "utter_id_declined" in uttered(stack.tracker(sender))
+        assert REFERENCE.search(str(stack.say(sender, "确认")))
+
+    def test_unsure_category_is_chosen_by_the_petitioner(self, stack: RunningStack) -> None:
+        """When the classifier is unsure, the petitioner picks one of its top three."""
+        sender = new_sender()
+        stack.say(sender, COMPLAINT)
+        slots = stack.tracker(sender)["slots"]
+        assert slots["category"] is None, "the shipped model is unsure of this message"
+        assert slots["requested_slot"] == "category"
+        candidates = slots["category_candidates"]
+        stack.say(sender, "2")
+        assert stack.tracker(sender)["slots"]["category"] == candidates[1]
+
+
+class TestEmergency:
+    """Threats to life are answered at once."""
+
+    def test_self_harm_gets_emergency_numbers_and_a_person(self, stack: RunningStack) -> None:
+        """我不想活了 is never "not understood": emergency numbers, and a handoff is recorded."""
+        sender = new_sender()
+        replies = stack.say(sender, "我不想活了")
+        assert "110" in str(replies) and "12356" in str(replies)
+        assert uttered(stack.tracker(sender)) == ["utter_emergency"]
+        handoff = next(
+            item for item in stack.staff("/api/handoffs").body if item["user_id"] == sender
+        )
+        assert handoff["reason"] == "emergency"
