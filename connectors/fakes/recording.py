@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ class RecordingServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-                call = Call(self.command, parts.path, query, body)
+                call = Call(self.command, unquote(parts.path), query, body)
                 outer._record(call)
                 reply = outer._route(call)
                 self.send_response(reply.status)

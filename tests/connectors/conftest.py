@@ -10,9 +10,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from connectors.fakes.telegram_api import FakeTelegramApi
 from connectors.fakes.wechat_api import FakeWeChatApi
 from connectors.fakes.wechat_push import WeChatServers
 from connectors.state import ChannelState
+from connectors.telegram import TelegramConfig, TelegramInput
 from connectors.wechat import WeChatInput
 from connectors.wechat_protocol import WeChatConfig
 from tests.connectors.harness import ChannelServer, FakeAgent
@@ -88,3 +90,38 @@ def wechat(wechat_config: WeChatConfig, state: ChannelState) -> Iterator[WeChatF
 def post(server: ChannelServer, path: str, query: dict[str, str], body: bytes) -> httpx.Response:
     """A POST to the channel server."""
     return httpx.post(f"{server.url}{path}", params=query, content=body, timeout=15)
+
+
+TELEGRAM_TOKEN = "123456:FAKE-telegram-bot-token"
+TELEGRAM_SECRET = "fake-secret-header-value"
+
+
+@pytest.fixture
+def fake_telegram() -> Iterator[FakeTelegramApi]:
+    """The Bot API stand-in."""
+    with FakeTelegramApi(TELEGRAM_TOKEN) as fake:
+        yield fake
+
+
+TelegramFactory = Callable[..., ChannelServer]
+
+
+@pytest.fixture
+def telegram(fake_telegram: FakeTelegramApi, state: ChannelState) -> Iterator[TelegramFactory]:
+    """Starts the Telegram channel with a fake agent: `telegram(agent=...)`."""
+    servers: list[ChannelServer] = []
+
+    def start(agent: FakeAgent | None = None, username: str | None = None) -> ChannelServer:
+        config = TelegramConfig(
+            bot_token=TELEGRAM_TOKEN,
+            secret_token=TELEGRAM_SECRET,
+            api_base=fake_telegram.base_url,
+            bot_username=username,
+        )
+        server = ChannelServer(TelegramInput(config, state), agent or FakeAgent()).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
