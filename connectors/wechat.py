@@ -381,7 +381,7 @@ class WeChatInput(InputChannel):
         openid = inbound.openid
         kind = inbound.kind
         domain = self._domain()
-        logger.info("WeChat: %s received", kind.value)
+        logger.debug("WeChat: %s received", kind.value)
         if kind is InboundKind.UNSUBSCRIBE:
             await asyncio.to_thread(self.state.set_active, CHANNEL, openid, False)
             return None
