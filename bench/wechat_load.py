@@ -1,7 +1,8 @@
 """WeChat path vs REST path under load, against the running assistant (`make run`).
 
 N simulated users (default 1, 10, 50) each send encrypted WeChat text messages back to back
-for a fixed time, then the same through Rasa's REST channel; prints median and p99
+for a fixed time (or with `--think` seconds between a reply and their next message), then
+the same through Rasa's REST channel; prints median and p99
 round-trip latency, messages per second, and the WeChat/REST ratios.
 
 Start the assistant with the simulator's settings (see README), then:
@@ -67,7 +68,13 @@ class Result:
 
 
 async def run(
-    path: str, users: int, seconds: float, rasa: str, wx: WeChatServers, run_id: str
+    path: str,
+    users: int,
+    seconds: float,
+    rasa: str,
+    wx: WeChatServers,
+    run_id: str,
+    think: float = 0.0,
 ) -> Result:
     """`users` concurrent senders for `seconds`."""
     result = Result(path, users, [], seconds)
@@ -104,6 +111,8 @@ async def run(
                     result.latencies.append(time.monotonic() - started)
                 else:
                     result.errors += 1
+                if think:
+                    await asyncio.sleep(think)
 
         await asyncio.gather(*(user(n) for n in range(users)))
     return result
@@ -124,6 +133,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--users", type=int, nargs="+", default=[1, 10, 50])
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=0.0,
+        help="seconds each user waits after a reply (0: back to back)",
+    )
     args = parser.parse_args()
     env = settings()
     config = WeChatConfig.from_env(env)
@@ -143,8 +158,8 @@ def main() -> int:
             f"{'safe' if wx.safe else 'plain'} mode, {os.cpu_count()} CPUs"
         )
         for users in args.users:
-            wechat = asyncio.run(run("wechat", users, args.seconds, rasa, wx, run_id))
-            rest = asyncio.run(run("rest", users, args.seconds, rasa, wx, run_id))
+            wechat = asyncio.run(run("wechat", users, args.seconds, rasa, wx, run_id, args.think))
+            rest = asyncio.run(run("rest", users, args.seconds, rasa, wx, run_id, args.think))
             print(wechat.row())
             print(rest.row())
             ratio50 = wechat.p(0.5) / rest.p(0.5)

@@ -37,6 +37,7 @@ from sqlalchemy.exc import (  # type: ignore[import-untyped]
     OperationalError,
     ProgrammingError,
 )
+from sqlalchemy.pool import QueuePool  # type: ignore[import-untyped]
 
 _metadata = sa.MetaData()
 
@@ -122,6 +123,15 @@ class PendingMessage:
 
 
 @dataclass(frozen=True)
+class Arrival:
+    """What waited for a user who just wrote: offered choices, attachments, queued messages."""
+
+    choices: list[str]
+    attachments: list[dict[str, Any]]
+    pending: list[PendingMessage]
+
+
+@dataclass(frozen=True)
 class CachedToken:
     """An access token and when it stops being usable (epoch seconds)."""
 
@@ -150,7 +160,16 @@ class ChannelState:
     def _create_engine(self) -> Engine:
         if self.url.startswith("sqlite:///"):
             Path(self.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-            engine = sa.create_engine(self.url, future=True, connect_args={"timeout": 15})
+            # Pooled connections: closing the last connection to a WAL database checkpoints
+            # it, which made every short transaction cost an fsync with the default NullPool.
+            engine = sa.create_engine(
+                self.url,
+                future=True,
+                poolclass=QueuePool,
+                pool_size=4,
+                max_overflow=8,
+                connect_args={"timeout": 15, "check_same_thread": False},
+            )
 
             @sa.event.listens_for(engine, "connect")
             def _wal(dbapi_connection: Any, _record: Any) -> None:
@@ -216,6 +235,72 @@ class ChannelState:
         except IntegrityError:
             with self.engine.begin() as connection:
                 connection.execute(user_table.update().where(key).values(**values))
+
+    def arrive(
+        self,
+        channel: str,
+        user_id: str,
+        keys: Iterable[str],
+        *,
+        take_attachments: bool,
+        now: float | None = None,
+    ) -> Arrival | None:
+        """A user's message arrives: None if any of `keys` was seen; else, in one transaction,
+        records the keys and the contact (active, window reset), and takes what waits."""
+        now = time.time() if now is None else now
+        rows = [{"key": key[:200], "seen_at": now} for key in keys]
+        key = (user_table.c.channel == channel) & (user_table.c.user_id == user_id)
+        values = {"active": True, "last_inbound_at": now, "pushed": 0}
+        for attempt in (1, 2):
+            try:
+                with self.engine.begin() as connection:
+                    if rows:  # first: a duplicate stops here, before anything is changed
+                        connection.execute(seen_table.insert(), rows)
+                    if not connection.execute(
+                        user_table.update().where(key).values(**values)
+                    ).rowcount:
+                        connection.execute(
+                            user_table.insert().values(channel=channel, user_id=user_id, **values)
+                        )
+                    row = connection.execute(
+                        sa.select(user_table.c.choices, user_table.c.attachments).where(key)
+                    ).first()
+                    attachments: list[dict[str, Any]] = []
+                    if take_attachments and row is not None and row.attachments:
+                        attachments = json.loads(row.attachments)
+                        connection.execute(user_table.update().where(key).values(attachments=None))
+                    where = (pending_table.c.channel == channel) & (
+                        pending_table.c.user_id == user_id
+                    )
+                    pending = connection.execute(
+                        sa.select(pending_table).where(where).order_by(pending_table.c.id)
+                    ).all()
+                    if pending:
+                        connection.execute(
+                            pending_table.delete().where(
+                                pending_table.c.id.in_([p.id for p in pending])
+                            )
+                        )
+            except IntegrityError:
+                if attempt == 2 or self._seen_any(rows):
+                    return None  # a duplicate delivery
+                continue  # a concurrent first contact inserted the user row: once more
+            else:
+                self._prune(now)
+                choices = json.loads(row.choices) if row is not None and row.choices else []
+                return Arrival(
+                    choices=[str(c) for c in choices],
+                    attachments=attachments,
+                    pending=[PendingMessage(int(p.id), json.loads(p.message)) for p in pending],
+                )
+        return None
+
+    def _seen_any(self, rows: list[dict[str, Any]]) -> bool:
+        with self.engine.connect() as connection:
+            found = connection.execute(
+                sa.select(seen_table.c.key).where(seen_table.c.key.in_([r["key"] for r in rows]))
+            ).first()
+        return found is not None
 
     def touch_inbound(self, channel: str, user_id: str, now: float | None = None) -> UserState:
         """Records that the user wrote now (they are active again); returns their state."""

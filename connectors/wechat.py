@@ -50,7 +50,7 @@ from connectors.base import (
     store_media,
     strip_namespace,
 )
-from connectors.state import ChannelState
+from connectors.state import Arrival, ChannelState
 from connectors.wechat_api import ErrorCode, WeChatApi, WeChatApiError
 from connectors.wechat_protocol import (
     CUSTOM_WINDOW_SECONDS,
@@ -146,8 +146,13 @@ class WeChatSender:
                 texts.extend(split_text(rendered.text, MAX_TEXT_BYTES, utf8_len))
         return texts, payloads
 
-    async def remember_choices(self, openid: str, payloads: list[str] | None) -> None:
-        """Stores the choices a typed number picks from (cleared by a message without)."""
+    async def remember_choices(
+        self, openid: str, payloads: list[str] | None, offered: list[str] | None = None
+    ) -> None:
+        """Stores the choices a typed number picks from (cleared by a message without);
+        `offered` (the stored ones, when known) saves the write when nothing changes."""
+        if offered is not None and offered == (payloads or []):
+            return
         await asyncio.to_thread(self.state.set_choices, CHANNEL, openid, payloads or [])
 
     async def push(self, openid: str, texts: list[str]) -> None:
@@ -192,13 +197,6 @@ class WeChatSender:
             except WeChatApiError as error:
                 logger.warning("WeChat template message failed (errcode %s)", error.errcode)
 
-    async def pending_text(self, openid: str) -> str | None:
-        """The queued messages of a user who just wrote, joined into one, or None."""
-        pending = await asyncio.to_thread(self.state.take_pending, CHANNEL, openid)
-        texts = [str(item.message.get("text", "")) for item in pending]
-        joined = "\n\n".join(text for text in texts if text)
-        return joined or None
-
 
 class WeChatOutput(OutputChannel):
     """Proactive messages (`trigger_intent?output_channel=wechat`) to sender `wx:OPENID`."""
@@ -235,6 +233,7 @@ class _Request:
     inbound: Inbound
     mode: Mode
     started: float
+    arrival: Arrival | None
 
 
 class WeChatInput(InputChannel):
@@ -368,10 +367,23 @@ class WeChatInput(InputChannel):
             logger.warning("WeChat: malformed body refused (%s)", error)
             raise _Refusal(400, "bad request") from error
         keys = [f"wx:nonce:{timestamp}:{nonce}", inbound.dedupe_key]
-        if not await asyncio.to_thread(self.state.first_time, keys):
+        if inbound.kind in _NO_CONTACT:
+            arrival: Arrival | None = None
+            first = await asyncio.to_thread(self.state.first_time, keys)
+        else:
+            # One transaction: seen keys, the 48-hour window, and what waits for the user.
+            arrival = await asyncio.to_thread(
+                self.state.arrive,
+                CHANNEL,
+                inbound.openid,
+                keys,
+                take_attachments=inbound.kind in _CARRIES_ATTACHMENTS,
+            )
+            first = arrival is not None
+        if not first:
             logger.info("WeChat: duplicate delivery ignored (%s)", inbound.kind.value)
             return None
-        return _Request(inbound, Mode.SAFE if safe else Mode.PLAIN, started)
+        return _Request(inbound, Mode.SAFE if safe else Mode.PLAIN, started, arrival)
 
     async def _handle(
         self, verified: _Request, on_new_message: Callable[[UserMessage], Awaitable[Any]]
@@ -387,16 +399,22 @@ class WeChatInput(InputChannel):
             return None
         if kind is InboundKind.IGNORED_EVENT:
             return None
-        user = await asyncio.to_thread(self.state.touch_inbound, CHANNEL, openid)
+        arrival = verified.arrival
+        assert arrival is not None  # every kind but the two above records an arrival
         sender = self._sender()
-        pending = await sender.pending_text(openid)
+        pending = (
+            "\n\n".join(
+                str(item.message.get("text", "")) for item in arrival.pending if item.message
+            ).strip()
+            or None
+        )
 
         metadata: dict[str, Any] = {}
         text: str | None = None
         own_reply: str | None = None
         if kind is InboundKind.TEXT:
             content = inbound.fields.get("Content", "")
-            picked = picked_payload(content, user.choices)
+            picked = picked_payload(content, arrival.choices)
             if picked is not None:
                 text = picked
             else:
@@ -435,10 +453,8 @@ class WeChatInput(InputChannel):
             if extra:
                 self._spawn(sender.push(openid, extra))
             return own_reply
-        if kind in (InboundKind.TEXT, InboundKind.VOICE, InboundKind.LOCATION, InboundKind.LINK):
-            attachments = await asyncio.to_thread(self.state.take_attachments, CHANNEL, openid)
-            if attachments:
-                metadata[ATTACHMENTS] = attachments
+        if arrival.attachments:
+            metadata[ATTACHMENTS] = arrival.attachments
         return await self._ask_rasa(verified, text, metadata, pending, on_new_message)
 
     async def _ask_rasa(
@@ -466,13 +482,14 @@ class WeChatInput(InputChannel):
         sender = self._sender()
         if not done:
             logger.info("WeChat: reply not ready in time, answering through the API")
-            self._spawn(self._finish_late(task, collector, openid, pending, metadata))
+            self._spawn(self._finish_late(task, collector, verified, pending, metadata))
             return None
         if task.exception() is not None:
             logger.error("WeChat: Rasa failed on a message (%s)", type(task.exception()).__name__)
             return None
+        offered = verified.arrival.choices if verified.arrival else None
         texts, payloads = sender.parts(self._with_notice(collector.messages, metadata))
-        await sender.remember_choices(openid, payloads)
+        await sender.remember_choices(openid, payloads, offered)
         rest = texts[1:] + ([pending] if pending else [])
         if rest:
             self._spawn(sender.push(openid, rest))
@@ -482,18 +499,20 @@ class WeChatInput(InputChannel):
         self,
         task: asyncio.Future[Any],
         collector: _Collector,
-        openid: str,
+        verified: _Request,
         pending: str | None,
         metadata: dict[str, Any],
     ) -> None:
         """After `success`: waits for Rasa, then pushes everything it said."""
+        openid = verified.inbound.openid
+        offered = verified.arrival.choices if verified.arrival else None
         try:
             await task
         except Exception as error:  # noqa: BLE001 - Rasa's failures are its own; log the kind
             logger.error("WeChat: Rasa failed on a message (%s)", type(error).__name__)
         sender = self._sender()
         texts, payloads = sender.parts(self._with_notice(collector.messages, metadata))
-        await sender.remember_choices(openid, payloads)
+        await sender.remember_choices(openid, payloads, offered)
         await sender.push(openid, texts + ([pending] if pending else []))
 
     def _with_notice(
@@ -550,6 +569,13 @@ class _Refusal(Exception):
         self.status = status
         self.reason = reason
 
+
+# Kinds that are no contact from the user (no window reset, nothing delivered to them).
+_NO_CONTACT = frozenset({InboundKind.UNSUBSCRIBE, InboundKind.IGNORED_EVENT})
+# Kinds whose message to Rasa carries the images sent before it.
+_CARRIES_ATTACHMENTS = frozenset(
+    {InboundKind.TEXT, InboundKind.VOICE, InboundKind.LOCATION, InboundKind.LINK}
+)
 
 _CREDENTIAL_KEYS = {
     "token": "WECHAT_TOKEN",
