@@ -34,9 +34,15 @@ class Running:
     """The stack and the stand-ins it talks to."""
 
     def __init__(
-        self, stack: Stack, wechat: FakeWeChatApi, telegram: FakeTelegramApi, config: WeChatConfig
+        self,
+        stack: Stack,
+        wechat: FakeWeChatApi,
+        telegram: FakeTelegramApi,
+        config: WeChatConfig,
+        lines: list[str],
     ) -> None:
         self.stack = stack
+        self.lines = lines
         self.wechat = wechat
         self.telegram = telegram
         self.wx = WeChatServers(config)
@@ -44,9 +50,13 @@ class Running:
         self.token = stack.env["RASA_TOKEN"]
 
     def trigger(self, sender: str, channel: str, intent: str = "greet") -> httpx.Response:
-        """What the notifier does: trigger an intent with an output channel."""
+        """What the notifier does: trigger an intent with an output channel.
+
+        The `:` of the namespaced id stays as it is: Rasa does not decode `%3A` in the path,
+        so an encoded id would name another (empty) conversation.
+        """
         return httpx.post(
-            f"{self.url}/conversations/{urllib.parse.quote(sender)}/trigger_intent",
+            f"{self.url}/conversations/{urllib.parse.quote(sender, safe=':')}/trigger_intent",
             params={"output_channel": channel, "token": self.token},
             json={"name": intent},
             timeout=60,
@@ -100,6 +110,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
                 wechat,
                 telegram,
                 WeChatConfig(token=WECHAT_TOKEN, appid=APPID, appsecret=APPSECRET, aes_key=aes_key),
+                lines,
             )
 
 
