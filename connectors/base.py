@@ -6,6 +6,7 @@ how they verify and parse; the preparation and the sender namespacing are the sa
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import os
@@ -118,6 +119,16 @@ SCENE = "scene"
 TRUNCATED = "truncated"
 # The intent a synthetic "hello" (subscribe, /start) is sent as: the assistant greets.
 GREET_PAYLOAD = "/greet"
+
+
+def log_failure(task: asyncio.Future[Any]) -> None:
+    """Done-callback of background work: logs the kind of failure, never its message (an
+    exception text can quote what the user wrote), instead of asyncio's traceback dump."""
+    if task.cancelled():
+        return
+    error = task.exception()
+    if error is not None:
+        logger.error("background channel work failed (%s)", type(error).__name__)
 
 
 def namespaced(prefix: str, user_id: str) -> str:

@@ -26,7 +26,6 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from enum import Enum
 from typing import Any
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
@@ -43,6 +42,7 @@ from telegram import (
     ReplyKeyboardRemove,
     Update,
 )
+from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import Forbidden, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
@@ -58,6 +58,7 @@ from connectors.base import (
     MediaKind,
     body_too_large,
     button_payloads,
+    log_failure,
     namespaced,
     prepare,
     render_response,
@@ -74,8 +75,9 @@ PREFIX = "tg"
 DEFAULT_API_BASE = "https://api.telegram.org"
 MAX_TEXT_CHARS = 4096
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
-# About one message per second per chat (Telegram's limit; 30/s overall is far away).
+# About one message per second per chat and 30 per second overall (Telegram's limits).
 SECONDS_BETWEEN_MESSAGES = 1.0
+SECONDS_BETWEEN_ANY_MESSAGES = 1 / 30
 MAX_RETRY_AFTER_SECONDS = 60.0
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 _START = re.compile(r"^/start(?:@\w+)?(?:\s+([A-Za-z0-9_-]{1,64}))?\s*$")
@@ -84,12 +86,6 @@ _CALLBACK_PREFIX = "b:"
 
 class ConfigError(ValueError):
     """The Telegram channel is configured in a way that must not run."""
-
-
-class ChatKind(str, Enum):
-    """Telegram chat types that matter here."""
-
-    PRIVATE = "private"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -146,20 +142,24 @@ def payload_of(data: str, allowed: frozenset[str]) -> str | None:
 
 
 class _Pacer:
-    """Keeps about one message per second per chat, across the process."""
+    """Keeps about one message per second per chat and 30 per second in this process."""
 
     def __init__(self) -> None:
         self._next: dict[int, float] = {}
         self._locks: dict[int, asyncio.Lock] = {}
+        self._next_any = 0.0
 
     def lock(self, chat_id: int) -> asyncio.Lock:
         return self._locks.setdefault(chat_id, asyncio.Lock())
 
     async def wait_turn(self, chat_id: int) -> None:
-        delay = self._next.get(chat_id, 0.0) - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        self._next[chat_id] = time.monotonic() + SECONDS_BETWEEN_MESSAGES
+        now = time.monotonic()
+        # Reserve the next overall slot now (30/s), so concurrent chats queue up fairly.
+        start = max(now, self._next.get(chat_id, 0.0), self._next_any)
+        self._next_any = start + SECONDS_BETWEEN_ANY_MESSAGES
+        self._next[chat_id] = start + SECONDS_BETWEEN_MESSAGES
+        if start > now:
+            await asyncio.sleep(start - now)
 
 
 class TelegramOutput(OutputChannel):
@@ -197,15 +197,19 @@ class TelegramOutput(OutputChannel):
             return
         parts = split_text(text, MAX_TEXT_CHARS)
         markup = self._markup(message)
-        async with self._pacer.lock(chat_id):
+        async with self.chat_lock(chat_id):
             for index, part in enumerate(parts):
                 last = index == len(parts) - 1
-                if not await self._send(chat_id, part, markup if last else None):
+                if not await self.send_part(chat_id, part, markup if last else None):
                     return
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         """Sends a text."""
         await self.send_response(recipient_id, {"text": text, **kwargs})
+
+    def chat_lock(self, chat_id: int) -> asyncio.Lock:
+        """Held while sending one message's parts to a chat."""
+        return self._pacer.lock(chat_id)
 
     def _markup(self, message: Mapping[str, Any]) -> Any:
         buttons = [b for b in message.get("buttons") or [] if isinstance(b, dict)]
@@ -230,8 +234,11 @@ class TelegramOutput(OutputChannel):
             )
         return None
 
-    async def _send(self, chat_id: int, text: str, markup: Any) -> bool:
-        """One sendMessage, paced, retried after 429; False when the chat is gone."""
+    async def send_part(self, chat_id: int, text: str, markup: Any) -> bool:
+        """One sendMessage, paced, retried after 429; False when the chat is gone.
+
+        Callers hold `chat_lock(chat_id)` so that a message's parts stay together.
+        """
         for _attempt in range(3):
             await self._pacer.wait_turn(chat_id)
             try:
@@ -317,6 +324,11 @@ class TelegramInput(InputChannel):
         async def remember_app(app: Any, _loop: Any) -> None:
             self._app = app
 
+        @hook.listener("after_server_stop")
+        async def close_client(_app: Any, _loop: Any) -> None:
+            if self.bot is not None:
+                await self.bot.request.shutdown()  # never initialized: no Bot.shutdown()
+
         @hook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             self._app = request.app
@@ -357,6 +369,7 @@ class TelegramInput(InputChannel):
         task: asyncio.Task[None] = asyncio.ensure_future(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(log_failure)
 
     async def _handle(
         self, update: Update, on_new_message: Callable[[UserMessage], Awaitable[Any]]
@@ -377,7 +390,10 @@ class TelegramInput(InputChannel):
             status = update.my_chat_member.new_chat_member.status
             chat = str(update.my_chat_member.chat.id)
             await asyncio.to_thread(
-                self.state.set_active, CHANNEL, chat, status not in ("kicked", "left")
+                self.state.set_active,
+                CHANNEL,
+                chat,
+                status not in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT),
             )
             logger.info("Telegram: membership changed to %s", status)
             return
@@ -385,7 +401,7 @@ class TelegramInput(InputChannel):
             query = update.callback_query
             await self.bot.answer_callback_query(query.id)
             source = query.message
-            if source is None or source.chat.type != ChatKind.PRIVATE.value:
+            if source is None or source.chat.type != ChatType.PRIVATE:
                 return  # an inline message or a group: nothing to continue
             payload = payload_of(query.data or "", self._allowed())
             if payload is not None:
@@ -395,7 +411,7 @@ class TelegramInput(InputChannel):
         if message is None:
             logger.info("Telegram: update without a message ignored")
             return
-        if message.chat.type != ChatKind.PRIVATE.value:
+        if message.chat.type != ChatType.PRIVATE:
             await self._invite(message, output)
             return
         chat = str(message.chat.id)
@@ -495,7 +511,7 @@ class TelegramInput(InputChannel):
             markup = InlineKeyboardMarkup(
                 [[InlineKeyboardButton("私聊", url=f"https://t.me/{self.config.bot_username}")]]
             )
-        await output._send(message.chat.id, text, markup)
+        await output.send_part(message.chat.id, text, markup)
 
     async def _keep_photo(self, message: Message) -> str:
         """Downloads the largest size now; it rides with the next text message."""
@@ -539,9 +555,9 @@ class _ClearingOutput(OutputChannel):
             self.cleared = True
             chat = strip_namespace(PREFIX, recipient_id)
             if chat is not None:
-                async with self.inner._pacer.lock(int(chat)):
+                async with self.inner.chat_lock(int(chat)):
                     for part in split_text(str(message["text"]), MAX_TEXT_CHARS):
-                        if not await self.inner._send(int(chat), part, ReplyKeyboardRemove()):
+                        if not await self.inner.send_part(int(chat), part, ReplyKeyboardRemove()):
                             return
                 return
         await self.inner.send_response(recipient_id, message)

@@ -42,6 +42,7 @@ from connectors.base import (
     body_too_large,
     button_payloads,
     choices_text,
+    log_failure,
     namespaced,
     picked_payload,
     prepare,
@@ -307,6 +308,11 @@ class WeChatInput(InputChannel):
         async def remember_app(app: Any, _loop: Any) -> None:
             self._app = app
 
+        @hook.listener("after_server_stop")
+        async def close_client(_app: Any, _loop: Any) -> None:
+            if self.api is not None:
+                await self.api.close()
+
         @hook.route("/webhook", methods=["GET"])
         async def verify(request: Request) -> HTTPResponse:
             args = request.args
@@ -549,6 +555,7 @@ class WeChatInput(InputChannel):
         task: asyncio.Task[None] = asyncio.ensure_future(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(log_failure)
 
     def _passive(self, text: str | None, verified: _Request, config: WeChatConfig) -> HTTPResponse:
         """The HTTP answer: `success`, or the passive reply (encrypted in safe mode)."""

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from connectors import telegram_webhook
 from connectors.fakes.telegram_api import BLOCKED, FakeTelegramApi
 from connectors.state import ChannelState
 from connectors.telegram import (
@@ -20,7 +21,7 @@ from connectors.telegram import (
     TelegramInput,
     callback_data,
 )
-from tests.connectors.conftest import TELEGRAM_SECRET, TelegramFactory
+from tests.connectors.conftest import TELEGRAM_SECRET, TELEGRAM_TOKEN, TelegramFactory
 from tests.connectors.harness import ChannelServer, FakeAgent, domain
 
 HOOK = "/webhooks/telegram/webhook"
@@ -439,3 +440,26 @@ class TestConfiguration:
         """No getMe, no setWebhook at start-up (unlike Rasa's own channel)."""
         telegram()
         assert fake_telegram.server.calls == []
+
+
+class TestWebhookCommand:
+    """`make telegram-webhook URL=...` registers the webhook with its secret."""
+
+    def test_registers_url_secret_and_update_kinds(
+        self, fake_telegram: FakeTelegramApi, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """setWebhook gets the URL, the secret token and the update kinds we read."""
+        monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TELEGRAM_TOKEN)
+        monkeypatch.setenv("TELEGRAM_SECRET_TOKEN", TELEGRAM_SECRET)
+        monkeypatch.setenv("TELEGRAM_API_BASE", fake_telegram.base_url)
+        assert telegram_webhook.main(["https://bot.example.org/webhooks/telegram/webhook"]) == 0
+        (call,) = fake_telegram.calls("setWebhook")
+        assert call["url"] == "https://bot.example.org/webhooks/telegram/webhook"
+        assert call["secret_token"] == TELEGRAM_SECRET
+        assert call["allowed_updates"] == ["message", "callback_query", "my_chat_member"]
+
+    def test_refuses_without_a_secret(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """No secret token: nothing is registered (exit status 2)."""
+        monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TELEGRAM_TOKEN)
+        monkeypatch.delenv("TELEGRAM_SECRET_TOKEN", raising=False)
+        assert telegram_webhook.main(["https://bot.example.org/hook"]) == 2
