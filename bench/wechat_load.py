@@ -1,7 +1,7 @@
 """WeChat path vs REST path under load, against the running assistant (`make run`).
 
 N simulated users (default 1, 10, 50) each send encrypted WeChat text messages back to back
-for a fixed time (or with `--think` seconds between a reply and their next message), then
+for a fixed time (or with pauses averaging `--think` seconds after each reply), then
 the same through Rasa's REST channel; prints median and p99
 round-trip latency, messages per second, and the WeChat/REST ratios.
 
@@ -18,6 +18,7 @@ import asyncio
 import itertools
 import json
 import os
+import random
 import statistics
 import sys
 import time
@@ -84,6 +85,8 @@ async def run(
 
         async def user(number: int) -> None:
             sender = f"bench{run_id}{path}{users}u{number}"
+            if think:
+                await asyncio.sleep(random.uniform(0, think))  # noqa: S311 - not a secret
             for text in itertools.cycle(MESSAGES):
                 if time.monotonic() > deadline:
                     return
@@ -112,7 +115,9 @@ async def run(
                 else:
                     result.errors += 1
                 if think:
-                    await asyncio.sleep(think)
+                    # Exponential pauses: users write independently (Poisson arrivals), as
+                    # petitioners do; equal pauses would keep them marching in lockstep.
+                    await asyncio.sleep(random.expovariate(1 / think))
 
         await asyncio.gather(*(user(n) for n in range(users)))
     return result
@@ -137,7 +142,7 @@ def main() -> int:
         "--think",
         type=float,
         default=0.0,
-        help="seconds each user waits after a reply (0: back to back)",
+        help="mean seconds each user pauses after a reply (0: back to back)",
     )
     args = parser.parse_args()
     env = settings()

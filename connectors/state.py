@@ -180,11 +180,15 @@ class ChannelState:
 
         else:
             engine = sa.create_engine(self.url, future=True, pool_pre_ping=True)
-        try:
-            _metadata.create_all(engine)
-        except (OperationalError, ProgrammingError):
-            # Another process created the tables at the same moment: they exist now.
-            _metadata.create_all(engine)
+        for attempt in range(5):
+            try:
+                _metadata.create_all(engine)
+                break
+            except (OperationalError, ProgrammingError):
+                # Another process is creating the tables at this moment: look again.
+                if attempt == 4:
+                    raise
+                time.sleep(0.1 * (attempt + 1))
         return engine
 
     def dispose(self) -> None:
