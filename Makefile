@@ -3,6 +3,8 @@
 #   make test    ruff, mypy, unit tests, conversation tests and end-to-end tests
 #   make shell   chat in the terminal with the running assistant
 #   make train   train the Rasa model (only when its inputs changed)
+#   make wechat-chat   chat as a WeChat user (see README: WeChat simulator)
+#   make telegram-webhook URL=...   register the Telegram webhook with its secret
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 .DELETE_ON_ERROR:
@@ -26,7 +28,8 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help setup run shell test lint typecheck unit stories e2e train eval-nlu bench clean
+.PHONY: help setup run shell test lint typecheck unit stories e2e train eval-nlu bench clean \
+  wechat-chat telegram-webhook
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -90,3 +93,13 @@ bench: setup $(MODEL)
 
 clean:
 	rm -rf models var .pytest_cache .mypy_cache .ruff_cache
+
+# Chat as a WeChat user with the running assistant (real signed/encrypted protocol, local
+# stand-in for the WeChat API); the first run writes var/wechat-sim.env for `make run`.
+wechat-chat: $(BOT_STAMP)
+	$(BOT)/bin/python -m connectors.simulator
+
+# Register the Telegram webhook with its secret (TELEGRAM_BOT_TOKEN, TELEGRAM_SECRET_TOKEN).
+telegram-webhook: $(BOT_STAMP)
+	@test -n "$(URL)" || { echo "usage: make telegram-webhook URL=https://host/webhooks/telegram/webhook" >&2; exit 2; }
+	$(BOT)/bin/python -m connectors.telegram_webhook "$(URL)"

@@ -25,6 +25,11 @@ from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRETS = ("CASES_API_TOKEN", "RASA_TOKEN", "PII_KEY")
+# Referenced as ${VAR} in bot/credentials.yml: empty (the channel disabled) when unset.
+CHANNEL_VARIABLES = (
+    "WECHAT_TOKEN", "WECHAT_APPID", "WECHAT_APPSECRET", "WECHAT_AES_KEY",
+    "TELEGRAM_BOT_TOKEN", "TELEGRAM_SECRET_TOKEN",
+)  # fmt: skip
 
 
 class StackError(RuntimeError):
@@ -94,6 +99,8 @@ class StackConfig:
         env.setdefault("DATABASE_URL", f"sqlite:///{self.var_dir / 'cases.db'}")
         env.setdefault("TRACKER_DIALECT", "sqlite")
         env.setdefault("TRACKER_DB", str(self.var_dir / "tracker.db"))
+        for key in CHANNEL_VARIABLES:
+            env.setdefault(key, "")
         if not all(env.get(key) for key in SECRETS):
             generated = load_or_create_secrets(self.var_dir / "secrets.env")
             for key in SECRETS:
