@@ -126,7 +126,7 @@ def answering(tracker: Tracker, field: str) -> bool:
     Prefilled slots are validated again when a form (re)starts; the latest message ("继续")
     then says nothing about them, so its intent and words must not be read as their answer.
     """
-    return tracker.get_slot("requested_slot") == field
+    return bool(tracker.get_slot("requested_slot") == field)
 
 
 def current_kind(tracker: Tracker) -> PetitionKind:

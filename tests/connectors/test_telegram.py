@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from connectors import telegram_webhook
+from connectors.base import MAX_BODY_BYTES
 from connectors.fakes.telegram_api import BLOCKED, FakeTelegramApi
 from connectors.state import ChannelState
 from connectors.telegram import (
@@ -104,10 +105,12 @@ class TestWebhookSecurity:
         assert "Traceback" not in reply.text
 
     def test_body_over_the_cap_is_413(self, telegram: TelegramFactory) -> None:
-        """More than 64 KiB: refused before parsing."""
+        """More than MAX_BODY_BYTES: refused before parsing."""
         server = telegram()
         assert (
-            send(server, None, raw=b'{"update_id": 1, "x": "' + b"a" * 70_000 + b'"}').status_code
+            send(
+                server, None, raw=b'{"update_id": 1, "x": "' + b"a" * MAX_BODY_BYTES + b'"}'
+            ).status_code
             == 413
         )
 

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from connectors.base import MAX_BODY_BYTES
 from connectors.fakes.wechat_api import CUSTOM_SEND, MEDIA_GET, FakeWeChatApi
 from connectors.fakes.wechat_push import event_xml, message_xml, text_xml
 from connectors.state import ChannelState
@@ -415,10 +416,10 @@ class TestMalformedInput:
         assert server.agent.received == []
 
     def test_body_over_the_cap_is_refused_before_parsing(self, wechat: WeChatFactory) -> None:
-        """A body over 64 KiB: 413."""
+        """A body over MAX_BODY_BYTES: 413."""
         server, wx = wechat()
         push = wx.push(text_xml(OPENID, "x"))
-        reply = post(server, HOOK, push.query, b"<xml>" + b"a" * 70_000 + b"</xml>")
+        reply = post(server, HOOK, push.query, b"<xml>" + b"a" * (MAX_BODY_BYTES + 1) + b"</xml>")
         assert reply.status_code == 413
 
     @pytest.mark.parametrize(
