@@ -560,6 +560,27 @@ class ActionPetitionSummary(Action):
         return [SlotSet("confirmation_pending", True), SlotSet("submission_id", submission_id)]
 
 
+def petition_attachments(tracker: Tracker) -> list[dict[str, Any]]:
+    """Files the channel attached to the messages of this petition (photos, newest last).
+
+    The channel downloads media at once and puts it in the next message's metadata; the
+    petition's messages are those since the last filed case or discarded petition.
+    """
+    found: list[dict[str, Any]] = []
+    for event in reversed(tracker.events):
+        if event.get("event") == "slot" and event.get("name") == "case_reference":
+            break
+        if event.get("event") == "session_started":
+            break
+        if event.get("event") != "user":
+            continue
+        for item in (event.get("metadata") or {}).get("attachments") or []:
+            if isinstance(item, dict) and item.get("path") and item.get("sha256"):
+                kept = {key: item.get(key) for key in ("kind", "path", "sha256", "bytes")}
+                found.append(kept)
+    return list(reversed(found))
+
+
 def consent_version(domain: DomainDict, response: str) -> str:
     """Identifies the exact consent text shown: the response name and a hash of its text."""
     text = render(domain, response)
@@ -588,6 +609,9 @@ def new_case_from(tracker: Tracker, domain: DomainDict) -> repository.NewCase:
     }
     if value("category_second"):
         fields["category_second"] = value("category_second")
+    attachments = petition_attachments(tracker)
+    if attachments:
+        fields["attachments"] = attachments
     consents: tuple[repository.NewConsent, ...] = ()
     if tracker.get_slot("id_consent") is not None:
         at = tracker.get_slot("id_consent_at")

@@ -277,3 +277,27 @@ class TestSubmit:
         assert first[0]["reference"] == second[0]["reference"]
         with services.sessions() as session:
             assert len(repository.cases_of(session, Channel.REST, "tester")) == 1
+
+
+class TestAttachments:
+    """Photos a channel downloaded go with the petition they were sent for."""
+
+    def test_attachments_since_the_last_case_are_filed(
+        self, services: Services, domain: dict[str, Any]
+    ) -> None:
+        """Only the photos sent after the previous case are attached to this one."""
+        old = {"kind": "image", "path": "var/media/a.jpg", "sha256": "a" * 64, "bytes": 10}
+        new = {"kind": "image", "path": "var/media/b.jpg", "sha256": "b" * 64, "bytes": 20}
+        events = [
+            {"event": "user", "metadata": {"attachments": [old]}},
+            {"event": "slot", "name": "case_reference", "value": "WF-2026-000001"},
+            {"event": "user", "metadata": {"attachments": [new]}},
+            {"event": "user", "metadata": {}},
+        ]
+        dispatcher = CollectingDispatcher()
+        tracker = make_tracker(slots={**FILLED, "submission_id": "s-9"}, events=events)
+        asyncio.run(ActionSubmitPetition(services).run(dispatcher, tracker, domain))
+        with services.sessions() as session:
+            case = repository.get_case(session, dispatcher.messages[0]["reference"])
+            assert case is not None
+            assert case.fields["attachments"] == [new]
