@@ -70,7 +70,7 @@ typecheck: setup
 	$(CASES)/bin/mypy cases actions tools common
 	$(BOT)/bin/mypy nlu connectors
 
-unit: setup
+unit: setup $(MODEL)
 	$(BOT)/bin/python -m pytest tests/nlu tests/connectors
 	$(CASES)/bin/python -m pytest tests/common tests/cases tests/actions tests/tools
 

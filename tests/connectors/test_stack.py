@@ -27,7 +27,13 @@ from tests.connectors.harness import domain
 from tools.stack import ROOT, Stack, StackConfig, free_port
 
 MODEL = ROOT / "models" / "petition.tar.gz"
-pytestmark = pytest.mark.skipif(not MODEL.exists(), reason="needs the trained model (make train)")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _trained_model() -> None:
+    """These tests need the trained model; `make test` trains it before they run."""
+    if not MODEL.exists():
+        pytest.fail("no trained model: run `make train` (make test does it for you)")
 
 
 class Running:
