@@ -62,6 +62,8 @@ NOT_AN_ANSWER = frozenset(
         "empty_message",
         "ask_process",
         "correct_field",
+        "case_update",
+        "emergency",
     }
 )
 # Fields that may be skipped; the others are needed to handle the petition.

@@ -34,11 +34,29 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     from cases.api import create_app
+    from cases.db import make_engine, make_sessionmaker
+    from cases.notifier import Notifier, NotifierConfig
+    from cases.pii import PiiCipher
 
     if not settings.api_token:
         print("configuration error: CASES_API_TOKEN is not set", file=sys.stderr)
         return 2
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    pii = PiiCipher(settings.pii_key) if settings.pii_key else None
+    sessions = make_sessionmaker(make_engine(settings.database_url), pii=pii)
+    notifier = None
+    if settings.rasa_token:
+        config = NotifierConfig(rasa_url=settings.rasa_url, rasa_token=settings.rasa_token)
+        notifier = Notifier(sessions, config)
+        notifier.start()
+    else:
+        logging.getLogger(__name__).warning("RASA_TOKEN not set: the outbox is not pushed")
+    try:
+        uvicorn.run(
+            create_app(settings, sessions), host=args.host, port=args.port, log_level="info"
+        )
+    finally:
+        if notifier is not None:
+            notifier.stop()
     return 0
 
 
