@@ -121,7 +121,8 @@ class StackConfig:
         return {
             "rasa": [
                 str(self.bot_python), "-m", "rasa", "run",
-                "--enable-api", "--auth-token", env["RASA_TOKEN"],
+                # One argument: a token may start with "-", which argparse would take for a flag.
+                "--enable-api", f"--auth-token={env['RASA_TOKEN']}",
                 "--interface", self.host, "--port", str(self.rasa_port),
                 "--model", str(self.model),
                 "--endpoints", str(self.root / "bot" / "endpoints.yml"),

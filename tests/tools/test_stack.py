@@ -72,3 +72,13 @@ class TestEnvironment:
         commands = config.commands(env)
         assert "1" in commands["rasa"] and "2" in commands["actions"] and "3" in commands["cases"]
         assert env["ACTION_ENDPOINT_URL"].endswith(":2/webhook")
+
+
+def test_a_token_starting_with_a_dash_stays_one_argument(tmp_path: Path) -> None:
+    """Rasa's argparse would take "-abc" for a flag: the token is passed as --auth-token=…."""
+    env = StackConfig(
+        var_dir=tmp_path,
+        base_env={"RASA_TOKEN": "-abc", "CASES_API_TOKEN": "x" * 32, "PII_KEY": ""},
+    ).environment()
+    command = StackConfig(var_dir=tmp_path, base_env={}).commands(env)["rasa"]
+    assert "--auth-token=-abc" in command
