@@ -35,10 +35,8 @@ class ActionAskCategory(Action):
     ) -> list[EventType]:
         """The question with one numbered button per candidate (payload: the plain name)."""
         candidates = list(tracker.get_slot("category_candidates") or [])
-        buttons = [
-            {"title": f"{number}. {name}", "payload": name}
-            for number, name in enumerate(candidates, start=1)
-        ]
+        # Channels number the buttons themselves (WeChat and the shell show "1. 城乡建设").
+        buttons = [{"title": name, "payload": name} for name in candidates]
         dispatcher.utter_message(response="utter_ask_category", buttons=buttons)
         return []
 
