@@ -9,16 +9,15 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from nlu.categories import read_examples
 from nlu.components.category_model import CategoryModel, Prediction
+from nlu.components.stored import StoredModelComponent
 from nlu.normalise import fold, has_content
 
 logger = logging.getLogger(__name__)
@@ -92,7 +91,7 @@ def category_payload(
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
-class PetitionCategoryClassifier(GraphComponent):
+class PetitionCategoryClassifier(StoredModelComponent[CategoryModel]):
     """Assigns the official top-level (and, when confident, second-level) category.
 
     Learns from the labelled CSV files in `data_path` plus, when the `EXTRA_DATA`
@@ -115,46 +114,10 @@ class PetitionCategoryClassifier(GraphComponent):
             "second_level_threshold": 0.5,
         }
 
-    def __init__(
-        self,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        model: CategoryModel | None = None,
-    ) -> None:
-        """Holds the fitted model (None before training)."""
-        self._config = config
-        self._model_storage = model_storage
-        self._resource = resource
-        self._model = model
-
     @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> PetitionCategoryClassifier:
-        """An untrained classifier."""
-        return cls(config, model_storage, resource)
-
-    @classmethod
-    def load(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        **kwargs: Any,
-    ) -> PetitionCategoryClassifier:
-        """The classifier saved in the model."""
-        try:
-            with model_storage.read_from(resource) as directory:
-                return cls(config, model_storage, resource, CategoryModel.load(directory))
-        except (ValueError, FileNotFoundError):
-            logger.warning("no trained category model in the model archive")
-            return cls(config, model_storage, resource)
+    def read_model(cls, directory: Path) -> CategoryModel:
+        """The saved category model."""
+        return CategoryModel.load(directory)
 
     def training_files(self) -> list[Path]:
         """The project's example files, then the deployment's extra CSV if configured."""
@@ -178,7 +141,7 @@ class PetitionCategoryClassifier(GraphComponent):
         if len({example.level1 for example in examples}) < 2:
             logger.warning("fewer than two categories; the category classifier is not trained")
             return self._resource
-        self._model = CategoryModel.fit(
+        model = CategoryModel.fit(
             [example.text for example in examples],
             [example.level1 for example in examples],
             [example.level2 for example in examples],
@@ -186,9 +149,7 @@ class PetitionCategoryClassifier(GraphComponent):
             alpha=float(self._config["alpha"]),
             max_features=int(self._config["max_features"]),
         )
-        with self._model_storage.write_to(self._resource) as directory:
-            self._model.save(directory)
-        return self._resource
+        return self.keep(model)
 
     def classify(self, text: str) -> dict[str, Any]:
         """The `petition_category` value for one text."""

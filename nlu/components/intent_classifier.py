@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.nlu.constants import (
     INTENT,
@@ -21,12 +20,13 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from nlu.components.linear import LinearTextModel
+from nlu.components.stored import StoredModelComponent
 
 logger = logging.getLogger(__name__)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
-class LinearIntentClassifier(GraphComponent, IntentClassifier):
+class LinearIntentClassifier(StoredModelComponent[LinearTextModel], IntentClassifier):
     """Classifies dialogue intents; trains in seconds, so the model can be retrained often.
 
     Chinese intents are carried by characters and short character sequences; a linear
@@ -39,46 +39,10 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         """Regularisation and ranking length."""
         return {"c": 10.0, "ngram_max": 3, "ranking_length": 10}
 
-    def __init__(
-        self,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        model: LinearTextModel | None = None,
-    ) -> None:
-        """Holds the fitted model (None before training)."""
-        self._config = config
-        self._model_storage = model_storage
-        self._resource = resource
-        self._model = model
-
     @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> LinearIntentClassifier:
-        """An untrained classifier."""
-        return cls(config, model_storage, resource)
-
-    @classmethod
-    def load(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        **kwargs: Any,
-    ) -> LinearIntentClassifier:
-        """The classifier saved in the model."""
-        try:
-            with model_storage.read_from(resource) as directory:
-                return cls(config, model_storage, resource, LinearTextModel.load(directory))
-        except (ValueError, FileNotFoundError):
-            logger.warning("no trained intent model in the model archive")
-            return cls(config, model_storage, resource)
+    def read_model(cls, directory: Path) -> LinearTextModel:
+        """The saved linear model."""
+        return LinearTextModel.load(directory)
 
     def train(self, training_data: TrainingData) -> Resource:
         """Fits on the intent examples and saves the model."""
@@ -90,15 +54,13 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         if len({message.get(INTENT) for message in examples}) < 2:
             logger.warning("fewer than two intents; the intent classifier is not trained")
             return self._resource
-        self._model = LinearTextModel.fit(
+        model = LinearTextModel.fit(
             [message.get(TEXT) for message in examples],
             [message.get(INTENT) for message in examples],
             ngrams=(1, int(self._config["ngram_max"])),
             c=float(self._config["c"]),
         )
-        with self._model_storage.write_to(self._resource) as directory:
-            self._model.save(directory)
-        return self._resource
+        return self.keep(model)
 
     def process(self, messages: list[Message]) -> list[Message]:
         """Sets the intent and the ranking of each message."""
