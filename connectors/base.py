@@ -66,6 +66,39 @@ def button_payloads(domain: Any) -> frozenset[str]:
     return frozenset(payloads)
 
 
+class PayloadCache:
+    """The domain's button payloads, worked out again only when the domain object changes."""
+
+    def __init__(self) -> None:
+        """Empty until the first domain is seen."""
+        self._key = 0
+        self._payloads: frozenset[str] = frozenset()
+
+    def for_domain(self, domain: Any) -> frozenset[str]:
+        """The payloads of `domain` (cached per domain object: a reloaded model has a new one)."""
+        if self._key != id(domain):
+            self._key, self._payloads = id(domain), button_payloads(domain)
+        return self._payloads
+
+
+def agent_domain(app: Any) -> Any:
+    """The domain of the model the Sanic app serves, or None before a model is loaded."""
+    agent = getattr(getattr(app, "ctx", None), "agent", None)
+    return getattr(agent, "domain", None)
+
+
+def credentials_over_environment(
+    credentials: dict[str, Any] | None, variables: dict[str, str]
+) -> dict[str, str]:
+    """The environment, with non-empty credentials.yml values put over their variables."""
+    environ = dict(os.environ)
+    for key, variable in variables.items():
+        value = (credentials or {}).get(key)
+        if isinstance(value, str) and value.strip():
+            environ[variable] = value
+    return environ
+
+
 def neutralise(text: str, allowed: frozenset[str] = frozenset()) -> str:
     """Text that Rasa cannot read as `/intent{entities}`, unless it is one of our payloads.
 

@@ -19,8 +19,9 @@ from sanic.response import HTTPResponse
 from connectors.base import (
     MAX_BODY_BYTES,
     MAX_MESSAGE_CHARS,
+    PayloadCache,
     Profile,
-    button_payloads,
+    agent_domain,
     current_profile,
     prepare,
     render_response,
@@ -48,6 +49,7 @@ class RestChannel(InputChannel):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """The webhook routes; none in the production profile."""
         hook = Blueprint("rest_channel_webhook", __name__)
+        payloads = PayloadCache()
         if current_profile() == Profile.PRODUCTION:
             logger.warning("REST channel disabled in the production profile")
             return hook
@@ -74,8 +76,8 @@ class RestChannel(InputChannel):
             if not isinstance(text, str):
                 return response.json({"error": "message must be a string"}, status=400)
 
-            domain = request.app.ctx.agent.domain
-            prepared = prepare(text, button_payloads(domain))
+            domain = agent_domain(request.app)
+            prepared = prepare(text, payloads.for_domain(domain))
             collector = CollectingOutputChannel()
             metadata = {"truncated": prepared.truncated}
             await on_new_message(

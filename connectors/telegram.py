@@ -56,8 +56,10 @@ from connectors.base import (
     SCENE,
     TRUNCATED,
     MediaKind,
+    PayloadCache,
+    agent_domain,
     body_too_large,
-    button_payloads,
+    credentials_over_environment,
     log_failure,
     namespaced,
     prepare,
@@ -271,7 +273,7 @@ class TelegramInput(InputChannel):
         self._app: Any = None
         self._pacer = _Pacer()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._payloads: tuple[int, frozenset[str]] = (0, frozenset())
+        self._payloads = PayloadCache()
 
     @classmethod
     def name(cls) -> str:
@@ -281,16 +283,9 @@ class TelegramInput(InputChannel):
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
         """Settings from credentials.yml (`${VAR}`s), falling back to the environment."""
-        environ = dict(os.environ)
-        for key, variable in (
-            ("bot_token", "TELEGRAM_BOT_TOKEN"),
-            ("secret_token", "TELEGRAM_SECRET_TOKEN"),
-        ):
-            value = (credentials or {}).get(key)
-            if isinstance(value, str) and value.strip():
-                environ[variable] = value
         logs.install()
-        config = TelegramConfig.from_env(environ)
+        variables = {"bot_token": "TELEGRAM_BOT_TOKEN", "secret_token": "TELEGRAM_SECRET_TOKEN"}
+        config = TelegramConfig.from_env(credentials_over_environment(credentials, variables))
         if config is None:
             logger.info("Telegram channel disabled (TELEGRAM_BOT_TOKEN not set)")
         else:
@@ -298,14 +293,10 @@ class TelegramInput(InputChannel):
         return cls(config)
 
     def _domain(self) -> Any:
-        agent = getattr(getattr(self._app, "ctx", None), "agent", None)
-        return getattr(agent, "domain", None)
+        return agent_domain(self._app)
 
     def _allowed(self) -> frozenset[str]:
-        domain = self._domain()
-        if self._payloads[0] != id(domain):
-            self._payloads = (id(domain), button_payloads(domain))
-        return self._payloads[1]
+        return self._payloads.for_domain(self._domain())
 
     def get_output_channel(self) -> OutputChannel | None:
         """The sender for proactive messages, when the channel is enabled."""

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import os
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -41,9 +40,11 @@ from connectors.base import (
     SCENE,
     TRUNCATED,
     MediaKind,
+    PayloadCache,
+    agent_domain,
     body_too_large,
-    button_payloads,
     choices_text,
+    credentials_over_environment,
     log_failure,
     namespaced,
     picked_payload,
@@ -250,7 +251,7 @@ class WeChatInput(InputChannel):
         self.api = WeChatApi(config, self.state) if config else None
         self._app: Any = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self._payloads: tuple[int, frozenset[str]] = (0, frozenset())
+        self._payloads = PayloadCache()
 
     @classmethod
     def name(cls) -> str:
@@ -260,13 +261,8 @@ class WeChatInput(InputChannel):
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
         """Settings from credentials.yml (`${VAR}`s), falling back to the environment."""
-        environ = dict(os.environ)
-        for key, variable in _CREDENTIAL_KEYS.items():
-            value = (credentials or {}).get(key)
-            if isinstance(value, str) and value.strip():
-                environ[variable] = value
         logs.install()
-        config = WeChatConfig.from_env(environ)
+        config = WeChatConfig.from_env(credentials_over_environment(credentials, _CREDENTIAL_KEYS))
         if config is None:
             logger.info("WeChat channel disabled (WECHAT_TOKEN/APPID/APPSECRET not set)")
         else:
@@ -280,13 +276,10 @@ class WeChatInput(InputChannel):
     # Domain access -----------------------------------------------------------------------
 
     def _domain(self) -> Any:
-        agent = getattr(getattr(self._app, "ctx", None), "agent", None)
-        return getattr(agent, "domain", None)
+        return agent_domain(self._app)
 
     def _allowed(self, domain: Any) -> frozenset[str]:
-        if self._payloads[0] != id(domain):
-            self._payloads = (id(domain), button_payloads(domain))
-        return self._payloads[1]
+        return self._payloads.for_domain(domain)
 
     def _sender(self) -> WeChatSender:
         assert self.api is not None  # only called when enabled
