@@ -10,6 +10,8 @@
   template configured), sent when the user writes again.
 - `channel_token`: the WeChat access_token shared by every process, with a refresh lease so
   that only one process asks WeChat for a new one.
+- `conversation_lock`: Rasa's ticket locks (`connectors.lock_store`), so that several Rasa
+  workers never handle two messages of one conversation at the same time.
 
 Where: `CHANNEL_STATE_URL` if set; otherwise the tracker database (`TRACKER_DIALECT`,
 `TRACKER_DB`, `TRACKER_HOST`, ...) for a server database, and for SQLite a `channels.db` file
@@ -75,6 +77,14 @@ token_table = sa.Table(
     sa.Column("value", sa.Text, nullable=True),
     sa.Column("expires_at", sa.Float, nullable=False, default=0.0),
     sa.Column("refreshing_until", sa.Float, nullable=False, default=0.0),
+)
+lock_table = sa.Table(
+    "conversation_lock",
+    _metadata,
+    sa.Column("conversation_id", sa.String(255), primary_key=True),
+    sa.Column("lock", sa.Text, nullable=False),
+    # Bumped by every change: a write succeeds only on the version it read.
+    sa.Column("version", sa.Integer, nullable=False),
 )
 
 # Seen keys older than this are forgotten (longer than any retry or timestamp window).

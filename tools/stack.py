@@ -99,6 +99,9 @@ class StackConfig:
         env.setdefault("DATABASE_URL", f"sqlite:///{self.var_dir / 'cases.db'}")
         env.setdefault("TRACKER_DIALECT", "sqlite")
         env.setdefault("TRACKER_DB", str(self.var_dir / "tracker.db"))
+        # Rasa handles messages on one core per worker process; the conversation locks are
+        # shared through the database (bot/endpoints.yml), so two workers use both cores.
+        env.setdefault("SANIC_WORKERS", "2")
         for key in CHANNEL_VARIABLES:
             env.setdefault(key, "")
         if not all(env.get(key) for key in SECRETS):

@@ -94,16 +94,33 @@ class Head:
     columns: np.ndarray[Any, np.dtype[np.int32]] | None = None
 
     def __post_init__(self) -> None:
-        """Keeps the weights transposed and contiguous: a sparse row times them is then
-        a plain product, without copying the matrix on every message."""
+        """Keeps the weights one row per feature, and for a head over some columns the row
+        of each column (-1: not used), so scoring gathers only a message's own n-grams."""
         self._by_feature: FloatArray = np.ascontiguousarray(self.weights.T)
+        self._row_of: np.ndarray[Any, np.dtype[np.int64]] | None = None
+        if self.columns is not None:
+            size = int(self.columns.max()) + 1 if len(self.columns) else 0
+            self._row_of = np.full(size, -1, dtype=np.int64)
+            self._row_of[self.columns] = np.arange(len(self.columns))
+
+    def scores(self, features: sparse.csr_matrix) -> FloatArray:
+        """Raw class scores, one row per feature row: the sum of each n-gram's weights times
+        its TF-IDF value (equal to `features @ weights.T`, without touching unused rows)."""
+        result = np.zeros((features.shape[0], len(self.classes)), dtype=np.float32)
+        for row in range(features.shape[0]):
+            start, end = features.indptr[row], features.indptr[row + 1]
+            indices, values = features.indices[start:end], features.data[start:end]
+            if self._row_of is not None:
+                inside = indices < len(self._row_of)
+                indices, values = self._row_of[indices[inside]], values[inside]
+                used = indices >= 0
+                indices, values = indices[used], values[used]
+            result[row] = values.astype(np.float32) @ self._by_feature[indices]
+        return result
 
     def probabilities(self, features: sparse.csr_matrix) -> FloatArray:
         """One row of label probabilities per feature row."""
-        if self.columns is not None:
-            features = features[:, self.columns]
-        scores = np.asarray(features @ self._by_feature, dtype=np.float32)
-        return softmax(scores, self.temperature)
+        return softmax(self.scores(features), self.temperature)
 
     @classmethod
     def fit(
