@@ -5,6 +5,10 @@ for a fixed time (or with pauses averaging `--think` seconds after each reply), 
 the same through Rasa's REST channel; prints median and p99
 round-trip latency, messages per second, and the WeChat/REST ratios.
 
+Users join one after another over the first `--ramp` seconds (default 2), as a load test
+ramps up: with `--ramp 0` all N open a new conversation in the same instant, a burst of
+session starts that no steady state has.
+
 Start the assistant with the simulator's settings (see README), then:
     .venv/bot/bin/python bench/wechat_load.py [--seconds 20] [--users 1 10 50]
 The WeChat API stand-in runs here on WECHAT_API_BASE's port (for the access_token and any
@@ -76,6 +80,7 @@ async def run(
     wx: WeChatServers,
     run_id: str,
     think: float = 0.0,
+    ramp: float = 0.0,
 ) -> Result:
     """`users` concurrent senders for `seconds`."""
     result = Result(path, users, [], seconds)
@@ -87,6 +92,8 @@ async def run(
             sender = f"bench{run_id}{path}{users}u{number}"
             if think:
                 await asyncio.sleep(random.uniform(0, think))  # noqa: S311 - not a secret
+            elif ramp:
+                await asyncio.sleep(ramp * number / users)
             for text in itertools.cycle(MESSAGES):
                 if time.monotonic() > deadline:
                     return
@@ -144,6 +151,12 @@ def main() -> int:
         default=0.0,
         help="mean seconds each user pauses after a reply (0: back to back)",
     )
+    parser.add_argument(
+        "--ramp",
+        type=float,
+        default=2.0,
+        help="seconds over which back-to-back users join (0: all at once)",
+    )
     args = parser.parse_args()
     env = settings()
     config = WeChatConfig.from_env(env)
@@ -160,11 +173,13 @@ def main() -> int:
         asyncio.run(run("rest", 2, 3, rasa, wx, run_id + "w"))
         print(
             f"Rasa at {rasa}, {args.seconds:.0f} s per run, "
-            f"{'safe' if wx.safe else 'plain'} mode, {os.cpu_count()} CPUs"
+            f"{'safe' if wx.safe else 'plain'} mode, {os.cpu_count()} CPUs, "
+            + (f"think {args.think:g} s" if args.think else f"ramp {args.ramp:g} s")
         )
         for users in args.users:
-            wechat = asyncio.run(run("wechat", users, args.seconds, rasa, wx, run_id, args.think))
-            rest = asyncio.run(run("rest", users, args.seconds, rasa, wx, run_id, args.think))
+            paced = (args.seconds, rasa, wx, run_id, args.think, args.ramp)
+            wechat = asyncio.run(run("wechat", users, *paced))
+            rest = asyncio.run(run("rest", users, *paced))
             print(wechat.row())
             print(rest.row())
             ratio50 = wechat.p(0.5) / rest.p(0.5)

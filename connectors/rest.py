@@ -25,6 +25,7 @@ from connectors.base import (
     current_profile,
     prepare,
     render_response,
+    spread_over_workers,
 )
 
 logger = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ class RestChannel(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """The webhook routes; none in the production profile."""
-        hook = Blueprint("rest_channel_webhook", __name__)
+        hook = spread_over_workers(Blueprint("rest_channel_webhook", __name__))
         payloads = PayloadCache()
         if current_profile() == Profile.PRODUCTION:
             logger.warning("REST channel disabled in the production profile")

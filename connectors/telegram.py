@@ -65,6 +65,7 @@ from connectors.base import (
     prepare,
     render_response,
     split_text,
+    spread_over_workers,
     store_media,
     strip_namespace,
 )
@@ -306,7 +307,7 @@ class TelegramInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """The webhook route; none when the channel is disabled."""
-        hook = Blueprint("telegram_webhook", __name__)
+        hook = spread_over_workers(Blueprint("telegram_webhook", __name__))
         if self.config is None:
             return hook
         secret = self.config.secret_token.encode()

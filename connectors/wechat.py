@@ -51,6 +51,7 @@ from connectors.base import (
     prepare,
     render_response,
     split_text,
+    spread_over_workers,
     store_media,
     strip_namespace,
 )
@@ -295,7 +296,7 @@ class WeChatInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """The webhook routes; none when the channel is disabled."""
-        hook = Blueprint("wechat_webhook", __name__)
+        hook = spread_over_workers(Blueprint("wechat_webhook", __name__))
         if self.config is None:
             return hook
         config = self.config

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import httpx
+import pytest
+
 from connectors.base import (
     MAX_MESSAGE_CHARS,
     button_payloads,
     neutralise,
     prepare,
     render_response,
+    worker_count,
 )
+from connectors.rest import RestChannel
+from tests.connectors.harness import ChannelServer, FakeAgent
 
 DOMAIN = SimpleNamespace(
     responses={
@@ -62,3 +68,31 @@ def test_render_response_fills_values() -> None:
     """Domain text is filled with values; unknown responses give None."""
     assert render_response(DOMAIN, "utter_truncated", limit=5000) == "已保存前5000个字。"
     assert render_response(DOMAIN, "utter_missing") is None
+
+
+@pytest.mark.parametrize(("workers", "connection"), [("2", "close"), ("1", "keep-alive")])
+def test_webhook_connections_close_when_several_workers_share_the_port(
+    monkeypatch: pytest.MonkeyPatch, workers: str, connection: str
+) -> None:
+    """With several workers, each answer closes its connection so the next message goes to
+    whichever worker is free; with one worker, connections are kept alive."""
+    monkeypatch.setenv("SANIC_WORKERS", workers)
+    server = ChannelServer(RestChannel(), FakeAgent()).start()
+    try:
+        with httpx.Client(trust_env=False) as client:
+            reply = client.post(
+                f"{server.url}/webhooks/rest/webhook", json={"sender": "a", "message": "你好"}
+            )
+            health = client.get(f"{server.url}/webhooks/rest/")
+    finally:
+        server.stop()
+    assert reply.status_code == 200 and reply.json()[0]["text"] == "收到"
+    assert reply.headers["connection"] == connection
+    assert health.headers["connection"] == connection
+
+
+def test_worker_count_reads_sanic_workers() -> None:
+    assert worker_count({}) == 1
+    assert worker_count({"SANIC_WORKERS": "3"}) == 3
+    assert worker_count({"SANIC_WORKERS": "many"}) == 1
+    assert worker_count({"SANIC_WORKERS": "0"}) == 1
