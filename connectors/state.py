@@ -10,6 +10,8 @@
   template configured), sent when the user writes again.
 - `channel_token`: the WeChat access_token shared by every process, with a refresh lease so
   that only one process asks WeChat for a new one.
+- `channel_pace`: the next moment a message may go to a chat (and to the platform as a whole),
+  so that sending stays paced when several processes send.
 - `conversation_lock`: Rasa's ticket locks (`connectors.lock_store`), so that several Rasa
   workers never handle two messages of one conversation at the same time.
 
@@ -77,6 +79,13 @@ token_table = sa.Table(
     sa.Column("value", sa.Text, nullable=True),
     sa.Column("expires_at", sa.Float, nullable=False, default=0.0),
     sa.Column("refreshing_until", sa.Float, nullable=False, default=0.0),
+)
+pace_table = sa.Table(
+    "channel_pace",
+    _metadata,
+    sa.Column("key", sa.String(200), primary_key=True),
+    # Epoch seconds: the earliest start of the next message under this key.
+    sa.Column("next_at", sa.Float, nullable=False),
 )
 lock_table = sa.Table(
     "conversation_lock",
@@ -408,6 +417,39 @@ class ChannelState:
                 if deleted:
                     taken.append(PendingMessage(int(row.id), json.loads(row.message)))
         return taken
+
+    # Pacing ----------------------------------------------------------------------------
+
+    def reserve_slot(
+        self, key: str, spacing: float, not_before: float = 0.0, now: float | None = None
+    ) -> float:
+        """Reserves the next sending moment under `key` (epoch seconds, at least `now` and
+        `not_before`) and moves the key's next moment `spacing` seconds past it. Atomic across
+        processes: each reservation is a compare-and-swap on the stored moment."""
+        now = time.time() if now is None else now
+        for _attempt in range(50):
+            with self.engine.connect() as connection:
+                stored = connection.execute(
+                    sa.select(pace_table.c.next_at).where(pace_table.c.key == key)
+                ).scalar()
+            start = max(now, not_before, stored or 0.0)
+            try:
+                with self.engine.begin() as connection:
+                    if stored is None:
+                        connection.execute(
+                            pace_table.insert().values(key=key, next_at=start + spacing)
+                        )
+                        return start
+                    swapped = connection.execute(
+                        pace_table.update()
+                        .where((pace_table.c.key == key) & (pace_table.c.next_at == stored))
+                        .values(next_at=start + spacing)
+                    ).rowcount
+                if swapped:
+                    return start
+            except IntegrityError:
+                pass  # another process reserved the first slot: read again
+        return max(now, not_before)  # heavy contention: send rather than stall
 
     # Access token ----------------------------------------------------------------------
 

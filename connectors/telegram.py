@@ -145,24 +145,27 @@ def payload_of(data: str, allowed: frozenset[str]) -> str | None:
 
 
 class _Pacer:
-    """Keeps about one message per second per chat and 30 per second in this process."""
+    """About one message per second per chat and 30 per second overall, across processes:
+    the moments are reserved in the shared state, so two Rasa workers pace together."""
 
-    def __init__(self) -> None:
-        self._next: dict[int, float] = {}
+    def __init__(self, state: ChannelState) -> None:
+        self._state = state
         self._locks: dict[int, asyncio.Lock] = {}
-        self._next_any = 0.0
 
     def lock(self, chat_id: int) -> asyncio.Lock:
         return self._locks.setdefault(chat_id, asyncio.Lock())
 
     async def wait_turn(self, chat_id: int) -> None:
-        now = time.monotonic()
-        # Reserve the next overall slot now (30/s), so concurrent chats queue up fairly.
-        start = max(now, self._next.get(chat_id, 0.0), self._next_any)
-        self._next_any = start + SECONDS_BETWEEN_ANY_MESSAGES
-        self._next[chat_id] = start + SECONDS_BETWEEN_MESSAGES
-        if start > now:
-            await asyncio.sleep(start - now)
+        chat = await asyncio.to_thread(
+            self._state.reserve_slot, f"{PREFIX}:{chat_id}", SECONDS_BETWEEN_MESSAGES
+        )
+        # The overall slot no earlier than the chat's, so concurrent chats queue up fairly.
+        start = await asyncio.to_thread(
+            self._state.reserve_slot, f"{PREFIX}:*", SECONDS_BETWEEN_ANY_MESSAGES, chat
+        )
+        delay = start - time.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
 
 
 class TelegramOutput(OutputChannel):
@@ -272,7 +275,7 @@ class TelegramInput(InputChannel):
         self.state = state or ChannelState()
         self.bot = make_bot(config) if config else None
         self._app: Any = None
-        self._pacer = _Pacer()
+        self._pacer = _Pacer(self.state)
         self._tasks: set[asyncio.Task[None]] = set()
         self._payloads = PayloadCache()
 

@@ -1,9 +1,11 @@
-"""Conversation locks shared between Rasa workers (connectors/lock_store.py) and the tuned
-SQLite tracker store (connectors/tracker_store.py), on real SQLite files."""
+"""What several Rasa workers share, on real SQLite files: conversation locks
+(connectors/lock_store.py), Telegram pacing (connectors/state.py) and the tuned SQLite
+tracker store (connectors/tracker_store.py)."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import multiprocessing
 import sqlite3
 import time
@@ -19,6 +21,7 @@ from rasa.utils.endpoints import EndpointConfig
 
 from connectors.lock_store import SQLLockStore
 from connectors.state import ChannelState
+from connectors.telegram import _Pacer
 from connectors.tracker_store import PetitionTrackerStore, sqlite_synchronous
 
 
@@ -176,3 +179,54 @@ def test_synchronous_setting_is_checked() -> None:
     assert sqlite_synchronous({"TRACKER_SQLITE_SYNCHRONOUS": "full"}) == "FULL"
     with pytest.raises(ValueError, match="TRACKER_SQLITE_SYNCHRONOUS"):
         sqlite_synchronous({"TRACKER_SQLITE_SYNCHRONOUS": "sometimes"})
+
+
+# Pacing shared by workers -----------------------------------------------------------------
+
+
+def test_reserved_slots_are_spaced_across_processes_views(url: str) -> None:
+    one, two = ChannelState(url), ChannelState(url)
+    assert one.reserve_slot("tg:1", 1.0, now=100.0) == 100.0
+    assert one.reserve_slot("tg:1", 1.0, now=100.0) == 101.0
+    assert two.reserve_slot("tg:1", 1.0, now=100.5) == 102.0  # the other worker sees it
+    assert two.reserve_slot("tg:2", 1.0, now=100.5) == 100.5  # another chat is free
+    assert one.reserve_slot("tg:1", 1.0, now=200.0) == 200.0  # idle long enough
+    assert one.reserve_slot("tg:1", 1.0, not_before=300.0, now=200.0) == 300.0
+    one.dispose()
+    two.dispose()
+
+
+def _reserve_many(url: str, count: int, queue: multiprocessing.Queue[list[float]]) -> None:
+    state = ChannelState(url)
+    queue.put([state.reserve_slot("tg:*", 0.5, now=1000.0) for _ in range(count)])
+    state.dispose()
+
+
+def test_concurrent_reservations_never_share_a_slot(url: str) -> None:
+    ChannelState(url).engine  # noqa: B018 - creates the tables before the race
+    context = multiprocessing.get_context("spawn")
+    queue: multiprocessing.Queue[list[float]] = context.Queue()
+    workers = [context.Process(target=_reserve_many, args=(url, 20, queue)) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    slots = [slot for _ in workers for slot in queue.get(timeout=120)]
+    for worker in workers:
+        worker.join(timeout=30)
+    assert sorted(slots) == [1000.0 + 0.5 * i for i in range(40)]
+
+
+def test_two_workers_pace_one_telegram_chat_together(url: str) -> None:
+    """Messages to one chat from two workers still go about one per second."""
+    one, two = ChannelState(url), ChannelState(url)
+    pacers = [_Pacer(one), _Pacer(two)]
+    moments: list[float] = []
+
+    async def send() -> None:
+        for number in range(3):
+            await pacers[number % 2].wait_turn(42)
+            moments.append(time.time())
+
+    asyncio.run(send())
+    assert all(b - a >= 0.95 for a, b in itertools.pairwise(moments))
+    one.dispose()
+    two.dispose()
