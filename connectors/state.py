@@ -101,6 +101,30 @@ SEEN_TTL_SECONDS = 3600.0
 _PRUNE_EVERY_SECONDS = 60.0
 
 
+def sqlite_engine(url: Any, synchronous: str = "NORMAL", **options: Any) -> Engine:
+    """An engine for a SQLite file shared by several processes: a small pool of connections
+    (closing the last connection to a WAL database checkpoints it, so the default NullPool
+    made every short transaction cost an fsync), write-ahead logging (readers never wait for
+    the writer) and the given `synchronous` level."""
+    engine = sa.create_engine(
+        url,
+        poolclass=QueuePool,
+        pool_size=4,
+        max_overflow=8,
+        connect_args={"timeout": 15, "check_same_thread": False},
+        **options,
+    )
+
+    @sa.event.listens_for(engine, "connect")
+    def _tune(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.close()
+
+    return engine
+
+
 def state_url(environ: dict[str, str] | None = None) -> str:
     """The database URL of the channel state, from the environment (see the module doc)."""
     env = dict(os.environ if environ is None else environ)
@@ -181,21 +205,7 @@ class ChannelState:
             Path(self.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
             # Pooled connections: closing the last connection to a WAL database checkpoints
             # it, which made every short transaction cost an fsync with the default NullPool.
-            engine = sa.create_engine(
-                self.url,
-                future=True,
-                poolclass=QueuePool,
-                pool_size=4,
-                max_overflow=8,
-                connect_args={"timeout": 15, "check_same_thread": False},
-            )
-
-            @sa.event.listens_for(engine, "connect")
-            def _wal(dbapi_connection: Any, _record: Any) -> None:
-                cursor = dbapi_connection.cursor()
-                cursor.execute("PRAGMA journal_mode=WAL")
-                cursor.execute("PRAGMA synchronous=NORMAL")
-                cursor.close()
+            engine = sqlite_engine(self.url, future=True)
 
         else:
             engine = sa.create_engine(self.url, future=True, pool_pre_ping=True)

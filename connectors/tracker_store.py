@@ -18,7 +18,8 @@ from typing import Any
 
 import sqlalchemy as sa  # type: ignore[import-untyped]
 from rasa.core.tracker_store import SQLTrackerStore
-from sqlalchemy.pool import QueuePool  # type: ignore[import-untyped]
+
+from connectors.state import sqlite_engine
 
 _SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
@@ -44,19 +45,5 @@ class PetitionTrackerStore(SQLTrackerStore):
             return
         synchronous = sqlite_synchronous()
         engine.dispose()
-        self.engine = engine = sa.create_engine(
-            url,
-            poolclass=QueuePool,
-            pool_size=4,
-            max_overflow=8,
-            connect_args={"timeout": 15, "check_same_thread": False},
-        )
-
-        @sa.event.listens_for(engine, "connect")
-        def _tune(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute(f"PRAGMA synchronous={synchronous}")
-            cursor.close()
-
+        self.engine = engine = sqlite_engine(url, synchronous)
         self.sessionmaker = sa.orm.session.sessionmaker(bind=engine)

@@ -9,8 +9,9 @@ import itertools
 import multiprocessing
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rasa.core.lock_store import LockError, LockStore
@@ -90,17 +91,23 @@ def _issue_many(url: str, count: int, queue: multiprocessing.Queue[list[int]]) -
     state.dispose()
 
 
-def test_workers_in_separate_processes_never_get_the_same_ticket(url: str) -> None:
+def in_processes(target: Callable[..., None], url: str, count: int, processes: int) -> list[Any]:
+    """Runs `target(url, count, queue)` in `processes` spawned processes at once; returns
+    everything they put on the queue, flattened."""
     ChannelState(url).engine  # noqa: B018 - creates the tables before the race
     context = multiprocessing.get_context("spawn")
-    queue: multiprocessing.Queue[list[int]] = context.Queue()
-    workers = [context.Process(target=_issue_many, args=(url, 40, queue)) for _ in range(3)]
+    queue: multiprocessing.Queue[list[Any]] = context.Queue()
+    workers = [context.Process(target=target, args=(url, count, queue)) for _ in range(processes)]
     for worker in workers:
         worker.start()
-    tickets = [ticket for _ in workers for ticket in queue.get(timeout=120)]
+    results = [item for _ in workers for item in queue.get(timeout=120)]
     for worker in workers:
         worker.join(timeout=30)
-    assert sorted(tickets) == list(range(120))
+    return results
+
+
+def test_workers_in_separate_processes_never_get_the_same_ticket(url: str) -> None:
+    assert sorted(in_processes(_issue_many, url, 40, processes=3)) == list(range(120))
 
 
 def test_one_message_per_conversation_at_a_time_across_workers(url: str) -> None:
@@ -203,15 +210,7 @@ def _reserve_many(url: str, count: int, queue: multiprocessing.Queue[list[float]
 
 
 def test_concurrent_reservations_never_share_a_slot(url: str) -> None:
-    ChannelState(url).engine  # noqa: B018 - creates the tables before the race
-    context = multiprocessing.get_context("spawn")
-    queue: multiprocessing.Queue[list[float]] = context.Queue()
-    workers = [context.Process(target=_reserve_many, args=(url, 20, queue)) for _ in range(2)]
-    for worker in workers:
-        worker.start()
-    slots = [slot for _ in workers for slot in queue.get(timeout=120)]
-    for worker in workers:
-        worker.join(timeout=30)
+    slots = in_processes(_reserve_many, url, 20, processes=2)
     assert sorted(slots) == [1000.0 + 0.5 * i for i in range(40)]
 
 
