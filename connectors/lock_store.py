@@ -14,22 +14,14 @@ tickets for the same conversation at the same moment never overwrite each other'
 from __future__ import annotations
 
 import json
-import logging
-import time
 from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa  # type: ignore[import-untyped]
 from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, LockStore
-from sqlalchemy.exc import IntegrityError  # type: ignore[import-untyped]
 
-from connectors.state import ChannelState, lock_table
-
-logger = logging.getLogger(__name__)
-
-# Compare-and-swap attempts before giving up (each one lost only to a concurrent change).
-_ATTEMPTS = 50
+from connectors.state import UNCHANGED, ChannelState, lock_table
 
 
 class SQLLockStore(LockStore):
@@ -46,12 +38,15 @@ class SQLLockStore(LockStore):
 
     def get_lock(self, conversation_id: str) -> TicketLock | None:
         """The stored lock of `conversation_id`, if any."""
-        row = self._row(conversation_id)
-        return None if row is None else row[0]
+        with self.state.engine.connect() as connection:
+            stored = connection.execute(
+                sa.select(lock_table.c.lock).where(lock_table.c.conversation_id == conversation_id)
+            ).scalar()
+        return None if stored is None else TicketLock.from_dict(json.loads(stored))
 
     def save_lock(self, lock: TicketLock) -> None:
         """Stores `lock` as it is (only used for a lock this process just read)."""
-        self._change(lock.conversation_id, lambda stored: _replace(stored, lock))
+        self._change(lock.conversation_id, lambda _stored: lock)
 
     def delete_lock(self, conversation_id: str) -> None:
         """Deletes the lock of `conversation_id` unconditionally."""
@@ -68,8 +63,7 @@ class SQLLockStore(LockStore):
         issued: list[int] = []
 
         def add(lock: TicketLock) -> TicketLock:
-            issued.clear()
-            issued.append(lock.issue_ticket(lock_lifetime))
+            issued[:] = [lock.issue_ticket(lock_lifetime)]
             return lock
 
         try:
@@ -105,19 +99,6 @@ class SQLLockStore(LockStore):
 
         self._change(conversation_id, remove, create=False)
 
-    # Storage ---------------------------------------------------------------------------
-
-    def _row(self, conversation_id: str) -> tuple[TicketLock, int] | None:
-        with self.state.engine.connect() as connection:
-            row = connection.execute(
-                sa.select(lock_table.c.lock, lock_table.c.version).where(
-                    lock_table.c.conversation_id == conversation_id
-                )
-            ).first()
-        if row is None:
-            return None
-        return TicketLock.from_dict(json.loads(row.lock)), int(row.version)
-
     def _change(
         self,
         conversation_id: str,
@@ -125,43 +106,19 @@ class SQLLockStore(LockStore):
         *,
         create: bool = True,
     ) -> None:
-        """Applies `change` to the stored lock (a new one if missing and `create`) and
-        writes the result only if nobody changed the row meanwhile; None deletes it."""
-        for attempt in range(_ATTEMPTS):
-            row = self._row(conversation_id)
+        """Applies `change` to the stored lock (a new one if missing and `create`) through
+        the state's compare-and-swap; a None result deletes the lock."""
+
+        def apply(row: Any) -> dict[str, Any] | None:
             if row is None and not create:
-                return
-            lock, version = row if row is not None else (self.create_lock(conversation_id), -1)
+                return UNCHANGED
+            lock = (
+                self.create_lock(conversation_id)
+                if row is None
+                else TicketLock.from_dict(json.loads(row.lock))
+            )
             changed = change(lock)
-            try:
-                with self.state.engine.begin() as connection:
-                    if version < 0:
-                        if changed is None:
-                            return
-                        connection.execute(
-                            lock_table.insert().values(
-                                conversation_id=conversation_id, lock=changed.dumps(), version=0
-                            )
-                        )
-                        return
-                    current = (lock_table.c.conversation_id == conversation_id) & (
-                        lock_table.c.version == version
-                    )
-                    if changed is None:
-                        done = connection.execute(lock_table.delete().where(current)).rowcount
-                    else:
-                        done = connection.execute(
-                            lock_table.update()
-                            .where(current)
-                            .values(lock=changed.dumps(), version=version + 1)
-                        ).rowcount
-                if done:
-                    return
-            except IntegrityError:
-                pass  # another worker created the lock first: read it and try again
-            time.sleep(0.001 * (attempt + 1))
-        raise LockError("the conversation lock kept changing; gave up")
+            return None if changed is None else {"lock": changed.dumps()}
 
-
-def _replace(_stored: TicketLock, lock: TicketLock) -> TicketLock:
-    return lock
+        if not self.state.swap(lock_table, conversation_id, apply):
+            raise LockError("the conversation lock kept changing; gave up")

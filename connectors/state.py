@@ -28,7 +28,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,21 +80,26 @@ token_table = sa.Table(
     sa.Column("expires_at", sa.Float, nullable=False, default=0.0),
     sa.Column("refreshing_until", sa.Float, nullable=False, default=0.0),
 )
+# Both tables below change only through `ChannelState.swap`: `version` is bumped by every
+# change, and a write succeeds only on the version it read.
 pace_table = sa.Table(
     "channel_pace",
     _metadata,
     sa.Column("key", sa.String(200), primary_key=True),
     # Epoch seconds: the earliest start of the next message under this key.
     sa.Column("next_at", sa.Float, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
 )
 lock_table = sa.Table(
     "conversation_lock",
     _metadata,
     sa.Column("conversation_id", sa.String(255), primary_key=True),
     sa.Column("lock", sa.Text, nullable=False),
-    # Bumped by every change: a write succeeds only on the version it read.
     sa.Column("version", sa.Integer, nullable=False),
 )
+
+# What a `swap` change returns to leave the row as it is.
+UNCHANGED: dict[str, Any] = {}
 
 # Seen keys older than this are forgotten (longer than any retry or timestamp window).
 SEEN_TTL_SECONDS = 3600.0
@@ -428,38 +433,69 @@ class ChannelState:
                     taken.append(PendingMessage(int(row.id), json.loads(row.message)))
         return taken
 
+    # Compare-and-swap -------------------------------------------------------------------
+
+    def swap(
+        self,
+        table: sa.Table,
+        key: str,
+        change: Callable[[Any], dict[str, Any] | None],
+        attempts: int = 50,
+    ) -> bool:
+        """Changes the row `key` of `table` (one primary-key column and a `version` column)
+        atomically across processes. `change` gets the row as read (None if missing) and
+        returns the new values, None to delete the row, or UNCHANGED; the write succeeds only
+        if nobody wrote the row since it was read, else `change` runs again on the fresh row.
+        False when every attempt lost to another writer."""
+        (key_column,) = table.primary_key.columns
+        for attempt in range(attempts):
+            with self.engine.connect() as connection:
+                row = connection.execute(sa.select(table).where(key_column == key)).first()
+            values = change(row)
+            if values is UNCHANGED:
+                return True
+            try:
+                with self.engine.begin() as connection:
+                    if row is None:
+                        if values is None:
+                            return True  # nothing to delete
+                        connection.execute(
+                            table.insert().values({key_column.name: key, "version": 0, **values})
+                        )
+                        return True
+                    current = (key_column == key) & (table.c.version == row.version)
+                    if values is None:
+                        done = connection.execute(table.delete().where(current)).rowcount
+                    else:
+                        done = connection.execute(
+                            table.update().where(current).values(version=row.version + 1, **values)
+                        ).rowcount
+                if done:
+                    return True
+            except IntegrityError:
+                pass  # another process inserted the row first: read it and try again
+            time.sleep(0.001 * (attempt + 1))
+        return False
+
     # Pacing ----------------------------------------------------------------------------
 
     def reserve_slot(
         self, key: str, spacing: float, not_before: float = 0.0, now: float | None = None
     ) -> float:
         """Reserves the next sending moment under `key` (epoch seconds, at least `now` and
-        `not_before`) and moves the key's next moment `spacing` seconds past it. Atomic across
-        processes: each reservation is a compare-and-swap on the stored moment."""
+        `not_before`) and moves the key's next moment `spacing` seconds past it, atomically
+        across processes."""
         now = time.time() if now is None else now
-        for _attempt in range(50):
-            with self.engine.connect() as connection:
-                stored = connection.execute(
-                    sa.select(pace_table.c.next_at).where(pace_table.c.key == key)
-                ).scalar()
-            start = max(now, not_before, stored or 0.0)
-            try:
-                with self.engine.begin() as connection:
-                    if stored is None:
-                        connection.execute(
-                            pace_table.insert().values(key=key, next_at=start + spacing)
-                        )
-                        return start
-                    swapped = connection.execute(
-                        pace_table.update()
-                        .where((pace_table.c.key == key) & (pace_table.c.next_at == stored))
-                        .values(next_at=start + spacing)
-                    ).rowcount
-                if swapped:
-                    return start
-            except IntegrityError:
-                pass  # another process reserved the first slot: read again
-        return max(now, not_before)  # heavy contention: send rather than stall
+        start = max(now, not_before)
+
+        def reserve(row: Any) -> dict[str, Any]:
+            nonlocal start
+            start = max(now, not_before, row.next_at if row is not None else 0.0)
+            return {"next_at": start + spacing}
+
+        if not self.swap(pace_table, key, reserve):
+            return max(now, not_before)  # heavy contention: send rather than stall
+        return start
 
     # Access token ----------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.model_selection import StratifiedKFold
 from sklearn.naive_bayes import ComplementNB
 
-from nlu.components.linear import prepare_text
+from nlu.components.linear import gather_scores, prepare_text, softmax
 
 FloatArray = np.ndarray[Any, np.dtype[np.float32]]
 TEMPERATURES = (0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
@@ -37,15 +37,6 @@ def _vectorizer(
         vocabulary=vocabulary,
         dtype=np.float32,
     )
-
-
-def softmax(scores: FloatArray, temperature: float) -> FloatArray:
-    """Row-wise softmax of `scores / temperature`."""
-    scaled = scores / temperature
-    scaled = scaled - scaled.max(axis=1, keepdims=True)
-    exp = np.exp(scaled)
-    result: FloatArray = (exp / exp.sum(axis=1, keepdims=True)).astype(np.float32)
-    return result
 
 
 def _nb_weights(features: sparse.csr_matrix, labels: Sequence[str], alpha: float) -> FloatArray:
@@ -104,18 +95,8 @@ class Head:
             self._row_of[self.columns] = np.arange(len(self.columns))
 
     def scores(self, features: sparse.csr_matrix) -> FloatArray:
-        """Raw class scores, one row per feature row: the sum of each n-gram's weights times
-        its TF-IDF value (equal to `features @ weights.T`, without touching unused rows)."""
-        result = np.zeros((features.shape[0], len(self.classes)), dtype=np.float32)
-        for row in range(features.shape[0]):
-            start, end = features.indptr[row], features.indptr[row + 1]
-            indices, values = features.indices[start:end], features.data[start:end]
-            if self._row_of is not None:
-                inside = indices < len(self._row_of)
-                indices, values = self._row_of[indices[inside]], values[inside]
-                used = indices >= 0
-                indices, values = indices[used], values[used]
-            result[row] = values.astype(np.float32) @ self._by_feature[indices]
+        """Raw class scores, one row per feature row (`features @ weights.T`)."""
+        result: FloatArray = gather_scores(features, self._by_feature, self._row_of)
         return result
 
     def probabilities(self, features: sparse.csr_matrix) -> FloatArray:

@@ -19,12 +19,39 @@ from sklearn.linear_model import LogisticRegression
 from nlu.normalise import INVISIBLE, fold
 
 _DROP_INVISIBLE = {ord(char): None for char in INVISIBLE}
+Array = np.ndarray[Any, np.dtype[Any]]
 
 
 def prepare_text(text: str) -> str:
     """What the models see: invisible characters dropped (so "物\u200b业" reads 物业),
     the rest folded, lower case."""
     return fold(text.translate(_DROP_INVISIBLE)).lower()
+
+
+def softmax(scores: Array, temperature: float = 1.0) -> Array:
+    """Row-wise softmax of `scores / temperature`, in the dtype of `scores`."""
+    scaled = scores / temperature
+    scaled = scaled - scaled.max(axis=1, keepdims=True)
+    exp = np.exp(scaled)
+    result: Array = exp / exp.sum(axis=1, keepdims=True)
+    return result
+
+
+def gather_scores(features: Any, by_feature: Array, row_of: Array | None = None) -> Array:
+    """`features @ by_feature` for CSR rows, gathering only each row's own non-zero n-grams
+    (for one message, far cheaper than a sparse product or scikit-learn's checks). With
+    `row_of`, feature column j uses row `row_of[j]` of `by_feature` (-1 or beyond: unused)."""
+    result = np.zeros((features.shape[0], by_feature.shape[1]), dtype=by_feature.dtype)
+    for row in range(features.shape[0]):
+        start, end = features.indptr[row], features.indptr[row + 1]
+        indices, values = features.indices[start:end], features.data[start:end]
+        if row_of is not None:
+            inside = indices < len(row_of)
+            indices, values = row_of[indices[inside]], values[inside]
+            used = indices >= 0
+            indices, values = indices[used], values[used]
+        result[row] = values.astype(by_feature.dtype) @ by_feature[indices]
+    return result
 
 
 def _vectorizer(
@@ -77,18 +104,8 @@ class LinearTextModel:
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray[Any, np.dtype[np.float64]]:
         """One row of class probabilities per text (the multinomial model's softmax, computed
         directly: scikit-learn's input checks cost more than the product for one message)."""
-        features = self.vectorizer.transform([prepare_text(text) for text in texts]).tocsr()
-        scores = np.vstack(
-            [
-                features.data[start:end] @ self._by_feature[features.indices[start:end]]
-                for start, end in zip(features.indptr[:-1], features.indptr[1:], strict=True)
-            ]
-        )
-        scores = scores + self.classifier.intercept_
-        scores -= scores.max(axis=1, keepdims=True)
-        exp = np.exp(scores)
-        probabilities: np.ndarray[Any, np.dtype[np.float64]] = exp / exp.sum(axis=1, keepdims=True)
-        return probabilities
+        features = self.vectorizer.transform([prepare_text(text) for text in texts])
+        return softmax(gather_scores(features, self._by_feature) + self.classifier.intercept_)
 
     def ranking(self, text: str) -> list[tuple[str, float]]:
         """All labels for one text, most probable first."""
