@@ -28,7 +28,8 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help setup run shell test lint typecheck unit stories e2e train eval-nlu bench clean \
+.PHONY: help setup run shell test lint typecheck unit stories e2e train eval-nlu bench \
+  learning-curve clean \
   wechat-chat telegram-webhook
 
 help:
@@ -90,6 +91,10 @@ eval-nlu: setup $(MODEL)
 
 bench: setup $(MODEL)
 	$(BOT)/bin/python bench/nlu.py
+
+# Category macro-F1 against the share of nlu/data trained on (DATA: a labelled CSV).
+learning-curve: setup
+	$(BOT)/bin/python bench/learning_curve.py $(if $(DATA),--data "$(DATA)")
 
 clean:
 	rm -rf models var .pytest_cache .mypy_cache .ruff_cache

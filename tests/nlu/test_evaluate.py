@@ -8,7 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from nlu.evaluate import Scored, f1_scores, main, predicted_category, read_labelled, summary
+from nlu.evaluate import (
+    Scored,
+    bootstrap_interval,
+    f1_scores,
+    macro_f1,
+    main,
+    predicted_category,
+    read_labelled,
+    summary,
+)
 
 
 def scored(gold: str, predicted: str | None) -> Scored:
@@ -44,6 +53,37 @@ class TestMetrics:
             }
         }
         assert predicted_category(parse) == ("乙", ["乙", "甲"], True)
+
+
+class TestBootstrapInterval:
+    """How far macro-F1 could move with the luck of which letters a file holds."""
+
+    def test_perfect_predictions_have_no_spread(self) -> None:
+        """Every resample of a perfect file scores 1."""
+        gold = ["甲", "乙", "丙"] * 10
+        assert bootstrap_interval(gold, gold) == (1.0, 1.0)
+
+    def test_interval_holds_the_figure_and_is_repeatable(self) -> None:
+        """The interval brackets the file's own figure, and one seed gives one interval."""
+        gold = ["甲"] * 30 + ["乙"] * 30
+        predicted = ["甲"] * 24 + ["乙"] * 6 + ["乙"] * 27 + ["甲"] * 3
+        low, high = bootstrap_interval(gold, predicted)
+        assert 0.0 < low < macro_f1(gold, predicted) < high < 1.0
+        assert bootstrap_interval(gold, predicted) == (low, high)
+
+    def test_a_smaller_file_gives_a_wider_interval(self) -> None:
+        """Ten times the letters with the same error rate: a narrower interval."""
+        gold = ["甲"] * 10 + ["乙"] * 10
+        predicted = ["甲"] * 8 + ["乙"] * 2 + ["乙"] * 8 + ["甲"] * 2
+        low, high = bootstrap_interval(gold, predicted)
+        big_low, big_high = bootstrap_interval(gold * 10, predicted * 10)
+        assert big_high - big_low < (high - low) / 2
+
+    def test_bad_lengths_and_empty_files(self) -> None:
+        """Lengths must agree; an empty file has nothing to resample."""
+        with pytest.raises(ValueError, match="length"):
+            bootstrap_interval(["甲"], [])
+        assert bootstrap_interval([], []) == (0.0, 0.0)
 
 
 class TestReading:
