@@ -1,7 +1,10 @@
 """The deadline engine: when a case must be accepted, handled, answered or met, per profile.
 
-Deadlines are configuration: the bureau edits `deadline_profiles.yml` beside this module, and
-`default_profiles()` holds the same values built in (tests check that the two agree). All dates
+Deadlines are configuration: the running services read `deadline_profiles.yml` beside this
+module (or the file `DEADLINE_PROFILES_FILE` names) with `configured_profiles()`, so the
+bureau's edits take effect at the next start. `default_profiles()` holds the shipped values
+built in, and tests check that the shipped file still says the same. The file's `calendar`
+section declares holidays and make-up working days over the chinesecalendar package. All dates
 are Shanghai dates whatever the server's time zone, and a deadline is the end of its day.
 """
 
@@ -10,7 +13,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import Enum
 from pathlib import Path
@@ -24,6 +27,9 @@ logger = logging.getLogger(__name__)
 
 SHANGHAI = "Asia/Shanghai"
 DEFAULT_PROFILE_NAME = "520"
+# Profiles the services file cases under by name: sensitive cases and first-time meetings.
+GREEN_PROFILE = "green"
+MEETING_PROFILE = "first_time_meeting"
 # Only a path: the file is read when `load_profiles` is called, never at import.
 PROFILES_FILE = Path(__file__).with_name("deadline_profiles.yml")
 
@@ -89,6 +95,40 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class WorkCalendar:
+    """Days the bureau declares itself, over the chinesecalendar package.
+
+    The State Council publishes each year's holidays in the autumn before, and the package
+    needs a new release to know them. Until then, the bureau lists that year's days off and
+    make-up working days (调休上班) here; its other days are Monday to Friday. Declared days
+    also correct the package where it is wrong.
+    """
+
+    days_off: frozenset[date] = frozenset()
+    working_days: frozenset[date] = frozenset()
+
+    def __post_init__(self) -> None:
+        """Refuses a day declared both off and working."""
+        both = sorted(self.days_off & self.working_days)
+        if both:
+            listed = ", ".join(day.isoformat() for day in both)
+            raise ProfileError(f"calendar: {listed} declared both a day off and a working day")
+
+    @property
+    def years(self) -> frozenset[int]:
+        """The years the bureau has declared days in."""
+        return frozenset(day.year for day in self.days_off | self.working_days)
+
+    def is_workday(self, day: date) -> bool:
+        """Whether `day` is a working day: the bureau's declaration, else the package's."""
+        if day in self.days_off:
+            return False
+        if day in self.working_days:
+            return True
+        return is_workday(day, declared=day.year in self.years)
+
+
+@dataclass(frozen=True)
 class DeadlineProfile:
     """A named set of rules with its start-day convention and holiday roll-over."""
 
@@ -98,6 +138,7 @@ class DeadlineProfile:
     # When a calendar-day deadline lands on a day off (public holiday or weekend), move it to
     # the next working day, as the legal convention on periods does.
     roll_to_workday: bool = False
+    calendar: WorkCalendar = field(default_factory=WorkCalendar)
 
     def __post_init__(self) -> None:
         """Refuses duplicate kinds and an extension without a handle rule to extend."""
@@ -133,19 +174,22 @@ def end_of_day(day: date) -> datetime:
     return datetime.combine(day, _END_OF_DAY, tzinfo=shanghai_tz())
 
 
-def is_workday(day: date) -> bool:
-    """Whether `day` is a working day in mainland China (holidays and make-up days included)."""
+def is_workday(day: date, *, declared: bool = False) -> bool:
+    """Whether `day` is a working day in mainland China (holidays and make-up days included).
+
+    For a year the package has no data for, Monday to Friday; `declared` says the bureau has
+    listed that year's holidays in its calendar, so that is right rather than a guess."""
     try:
         return bool(chinese_calendar.is_workday(day))
     except NotImplementedError:
-        # chinese_calendar 1.10.0 knows 2004..2025 only; the State Council publishes each
-        # year's holidays in the autumn before. Without data, Monday to Friday is the best
-        # guess, and the warning tells the operator to upgrade the package.
-        if day.year not in _warned_years:
+        # chinesecalendar 1.11.0 knows 2004..2026. Without data and without the bureau's
+        # declaration, Monday to Friday is a guess, and the warning says what to do.
+        if not declared and day.year not in _warned_years:
             _warned_years.add(day.year)
             logger.warning(
                 "chinese_calendar has no holiday data for %d; counting Monday to Friday as"
-                " working days (upgrade chinesecalendar)",
+                " working days (upgrade chinesecalendar, or declare the year's holidays in"
+                " the calendar section of the deadline profiles)",
                 day.year,
             )
         return day.weekday() < 5
@@ -158,12 +202,14 @@ def add_days(
     working_days: bool,
     start_convention: StartConvention,
     roll_to_workday: bool = False,
+    calendar: WorkCalendar | None = None,
 ) -> date:
     """The Shanghai date that ends a period of `days` days beginning at `start`."""
     if isinstance(days, bool) or days < 1:
         raise ValueError("days must be a whole number >= 1")
-    last = _count(shanghai_date(start), days, working_days, start_convention)
-    return _roll(last) if roll_to_workday else last
+    calendar = calendar or WorkCalendar()
+    last = _count(shanghai_date(start), days, working_days, start_convention, calendar)
+    return _roll(last, calendar) if roll_to_workday else last
 
 
 def compute(
@@ -199,7 +245,7 @@ def compute(
         moment = moments.get(rule.starts_from)
         if moment is not None:
             raw[rule.kind] = _count(
-                shanghai_date(moment), rule.days, rule.working_days, profile.start
+                shanghai_date(moment), rule.days, rule.working_days, profile.start, profile.calendar
             )
     handle_end = raw.get(DeadlineKind.HANDLE)
     for rule in profile.rules:
@@ -207,7 +253,11 @@ def compute(
             # The handle deadline's own day is already used up, so the added days start on
             # the next day whatever the profile's convention.
             raw[rule.kind] = _count(
-                handle_end, rule.days, rule.working_days, StartConvention.NEXT_DAY
+                handle_end,
+                rule.days,
+                rule.working_days,
+                StartConvention.NEXT_DAY,
+                profile.calendar,
             )
 
     deadlines: dict[DeadlineKind, datetime] = {}
@@ -215,7 +265,7 @@ def compute(
         if rule.kind in raw:
             last = raw[rule.kind]
             if profile.roll_to_workday and not rule.working_days:
-                last = _roll(last)
+                last = _roll(last, profile.calendar)
             deadlines[rule.kind] = end_of_day(last)
     return deadlines
 
@@ -282,12 +332,30 @@ def default_profiles() -> dict[str, DeadlineProfile]:
 
 def load_profiles(path: str | os.PathLike[str]) -> dict[str, DeadlineProfile]:
     """Reads the profiles from a YAML file (see `deadline_profiles.yml` for the format)."""
-    with open(path, encoding="utf-8") as handle:
-        document: object = yaml.safe_load(handle)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            document: object = yaml.safe_load(handle)
+    except OSError as error:
+        raise ProfileError(f"{path}: cannot be read ({error.strerror})") from error
+    except yaml.YAMLError as error:
+        raise ProfileError(f"{path}: not valid YAML ({error})") from error
     try:
         return _parse_document(document)
     except ProfileError as error:
         raise ProfileError(f"{path}: {error}") from error
+
+
+def configured_profiles(
+    path: str | os.PathLike[str], default_name: str = DEFAULT_PROFILE_NAME
+) -> dict[str, DeadlineProfile]:
+    """The profiles the services use, from `path`; refuses a file that lacks a profile they
+    file cases under (the default, the green channel, the first-time meeting)."""
+    profiles = load_profiles(path)
+    needed = (default_name, GREEN_PROFILE, MEETING_PROFILE)
+    missing = sorted({name for name in needed if name not in profiles})
+    if missing:
+        raise ProfileError(f"{path}: no profile named {', '.join(missing)}")
+    return profiles
 
 
 # --- internals ---------------------------------------------------------------------------
@@ -299,7 +367,13 @@ def _require_aware(moment: datetime, name: str) -> None:
         raise ValueError(f"{name} must be timezone-aware, got naive {moment.isoformat()}")
 
 
-def _count(first: date, days: int, working_days: bool, convention: StartConvention) -> date:
+def _count(
+    first: date,
+    days: int,
+    working_days: bool,
+    convention: StartConvention,
+    calendar: WorkCalendar,
+) -> date:
     """The last day of a period of `days` days that starts on `first`."""
     if not working_days:
         return first + timedelta(days=days if convention is StartConvention.NEXT_DAY else days - 1)
@@ -307,16 +381,16 @@ def _count(first: date, days: int, working_days: bool, convention: StartConventi
     counted = 0
     while True:
         # A day off is never counted, even as the starting day under SAME_DAY.
-        if is_workday(day):
+        if calendar.is_workday(day):
             counted += 1
             if counted == days:
                 return day
         day += timedelta(days=1)
 
 
-def _roll(day: date) -> date:
+def _roll(day: date, calendar: WorkCalendar) -> date:
     """`day` if it is a working day, else the next working day."""
-    while not is_workday(day):
+    while not calendar.is_workday(day):
         day += timedelta(days=1)
     return day
 
@@ -326,7 +400,8 @@ _EnumT = TypeVar("_EnumT", bound=Enum)
 _RULE_KEYS = frozenset({"kind", "days", "working_days", "starts_from"})
 _PROFILE_KEYS = frozenset({"rules", "start", "roll_to_workday"})
 _DEFAULT_KEYS = frozenset({"start", "roll_to_workday"})
-_DOCUMENT_KEYS = frozenset({"defaults", "profiles"})
+_DOCUMENT_KEYS = frozenset({"defaults", "profiles", "calendar"})
+_CALENDAR_KEYS = frozenset({"days_off", "working_days"})
 
 
 def _parse_document(document: object) -> dict[str, DeadlineProfile]:
@@ -335,6 +410,7 @@ def _parse_document(document: object) -> dict[str, DeadlineProfile]:
     defaults = _mapping(top.get("defaults", {}), "defaults", _DEFAULT_KEYS)
     start = _enum(StartConvention, defaults.get("start", "next_day"), "defaults.start")
     roll = _flag(defaults.get("roll_to_workday", False), "defaults.roll_to_workday")
+    calendar = _parse_calendar(top.get("calendar") or {})
     profiles = _mapping(top.get("profiles"), "profiles", None)
     if not profiles:
         raise ProfileError("no profiles defined")
@@ -343,11 +419,38 @@ def _parse_document(document: object) -> dict[str, DeadlineProfile]:
         # YAML reads an unquoted 520 as a number; refuse it rather than guess.
         if not isinstance(name, str):
             raise ProfileError(f"profile name {name!r} must be a quoted string")
-        parsed[name] = _parse_profile(name, body, start, roll)
+        parsed[name] = _parse_profile(name, body, start, roll, calendar)
     return parsed
 
 
-def _parse_profile(name: str, body: object, start: StartConvention, roll: bool) -> DeadlineProfile:
+def _parse_calendar(value: object) -> WorkCalendar:
+    """The `calendar` section: lists of dates written 2027-01-01."""
+    fields = _mapping(value, "calendar", _CALENDAR_KEYS)
+    return WorkCalendar(
+        days_off=_dates(fields.get("days_off") or [], "calendar.days_off"),
+        working_days=_dates(fields.get("working_days") or [], "calendar.working_days"),
+    )
+
+
+def _dates(value: object, where: str) -> frozenset[date]:
+    """A YAML list of dates (YAML reads 2027-01-01 as a date; quoted, it is parsed here)."""
+    if not isinstance(value, list):
+        raise ProfileError(f"{where} must be a list of dates such as 2027-01-01")
+    days: set[date] = set()
+    for item in value:
+        if isinstance(item, date) and not isinstance(item, datetime):
+            days.add(item)
+            continue
+        try:
+            days.add(date.fromisoformat(str(item)))
+        except ValueError:
+            raise ProfileError(f"{where}: {item!r} is not a date such as 2027-01-01") from None
+    return frozenset(days)
+
+
+def _parse_profile(
+    name: str, body: object, start: StartConvention, roll: bool, calendar: WorkCalendar
+) -> DeadlineProfile:
     """One profile, falling back to the file-wide defaults for its convention and roll flag."""
     where = f"profile '{name}'"
     fields = _mapping(body, where, _PROFILE_KEYS)
@@ -361,6 +464,7 @@ def _parse_profile(name: str, body: object, start: StartConvention, roll: bool) 
         ),
         start=_enum(StartConvention, fields.get("start", start.value), f"{where}: start"),
         roll_to_workday=_flag(fields.get("roll_to_workday", roll), f"{where}: roll_to_workday"),
+        calendar=calendar,
     )
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, selectinload
 
 from cases.channels import Channel
+from cases.deadlines import GREEN_PROFILE
 from cases.lifecycle import NON_STATUS_EVENTS, CaseStatus, EventType, derive_status, next_status
 from cases.models import (
     Case,
@@ -42,8 +43,8 @@ from common.identifiers import (
 logger = logging.getLogger(__name__)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-# Sensitive and emergency cases take the green channel whatever the bureau's default profile.
-GREEN_PROFILE = "green"
+# Sensitive and emergency cases take the green channel (GREEN_PROFILE) whatever the bureau's
+# default profile.
 _GREEN_GRADES = frozenset({Grade.SENSITIVE, Grade.EMERGENCY})
 # Event data the petitioner is told about in the status message (the rest stays internal).
 _NOTIFIED_DATA: Mapping[EventType, tuple[str, ...]] = {

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
+from cases.deadlines import PROFILES_FILE, ProfileError, configured_profiles
 from cases.pii import PII_KEY_ENV, PiiKeyError, check_key
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -35,6 +36,8 @@ class Settings:
     rasa_token: str | None = field(default=None, repr=False)
     reference_prefix: str = "XF"
     deadline_profile: str = "520"
+    # The bureau's deadline profiles and holiday declarations (DEADLINE_PROFILES_FILE).
+    deadline_profiles_file: str = str(PROFILES_FILE)
     helper_ids: frozenset[str] = frozenset()
     profile: Profile = Profile.LOCAL
     # The Fernet key that seals phone and ID numbers at rest (PII_KEY); never defaulted.
@@ -58,13 +61,21 @@ class Settings:
                 check_key(pii_key)
             except PiiKeyError as error:
                 raise SettingsError(str(error)) from error
+        deadline_profile = env.get("DEADLINE_PROFILE", "520")
+        profiles_file = env.get("DEADLINE_PROFILES_FILE") or str(PROFILES_FILE)
+        try:
+            # Read once here so that a broken file stops the process at start.
+            configured_profiles(profiles_file, deadline_profile)
+        except ProfileError as error:
+            raise SettingsError(str(error)) from error
         return cls(
             database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
             api_token=env.get("CASES_API_TOKEN") or None,
             rasa_url=env.get("RASA_URL") or f"http://127.0.0.1:{rasa_port}",
             rasa_token=env.get("RASA_TOKEN") or None,
             reference_prefix=prefix,
-            deadline_profile=env.get("DEADLINE_PROFILE", "520"),
+            deadline_profile=deadline_profile,
+            deadline_profiles_file=profiles_file,
             helper_ids=frozenset(
                 part.strip() for part in env.get("HELPER_IDS", "").split(",") if part.strip()
             ),

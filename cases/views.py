@@ -7,13 +7,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from cases.deadlines import DeadlineKind, DeadlineProfile, compute, default_profiles
+from cases.deadlines import (
+    MEETING_PROFILE,
+    DeadlineKind,
+    DeadlineProfile,
+    compute,
+    configured_profiles,
+)
 from cases.lifecycle import CaseStatus, EventType, derive_status
 from cases.models import Case
 from cases.settings import Settings
-
-# The profile whose rule gives first-time petitions their meeting deadline.
-MEETING_PROFILE = "first_time_meeting"
 
 _K = DeadlineKind
 _S = CaseStatus
@@ -55,9 +58,11 @@ class CaseView:
     profiles: dict[str, DeadlineProfile]
 
     @classmethod
-    def from_settings(cls, _settings: Settings) -> CaseView:
-        """The view used by the running service."""
-        return cls(profiles=default_profiles())
+    def from_settings(cls, settings: Settings) -> CaseView:
+        """The view used by the running service: the bureau's deadline profiles file."""
+        return cls(
+            profiles=configured_profiles(settings.deadline_profiles_file, settings.deadline_profile)
+        )
 
     def deadline_moments(self, case: Case) -> dict[DeadlineKind, datetime]:
         """The deadlines the case must still meet in its current status, by kind.

@@ -1,10 +1,10 @@
 """Tests of the deadline engine (cases/deadlines.py).
 
 Every expected date was worked out by hand from the State Council holiday notices, which
-chinesecalendar 1.10.0 carries up to 2025: in 2025 National Day ran 10-01..10-08 with the
-Sundays/Saturdays 09-28 and 10-11 as make-up working days; the Dragon Boat holiday was
-05-31..06-02; in 2024 Spring Festival ran 02-10..02-17. Years without data (2026 on, with
-1.10.0) count Monday to Friday.
+chinesecalendar carries: in 2025 National Day ran 10-01..10-08 with the Sundays/Saturdays
+09-28 and 10-11 as make-up working days; the Dragon Boat holiday was 05-31..06-02; in 2024
+Spring Festival ran 02-10..02-17. Years without data (2098 and 2099 here) count Monday to
+Friday, unless the bureau declares their days in the calendar section.
 """
 
 from __future__ import annotations
@@ -30,8 +30,10 @@ from cases.deadlines import (
     Rule,
     StartConvention,
     StartsFrom,
+    WorkCalendar,
     add_days,
     compute,
+    configured_profiles,
     default_profiles,
     end_of_day,
     is_overdue,
@@ -145,6 +147,155 @@ class TestIsWorkday:
         caplog.set_level(logging.WARNING, logger="cases.deadlines")
         is_workday(date(2025, 10, 1))
         assert caplog.records == []
+
+
+class TestBureauCalendar:
+    """Days the bureau declares over the package: a year it does not know yet, or a fix."""
+
+    # 2099-01-01 is a Thursday; 01-03 and 01-04 are Saturday and Sunday.
+    MEETING = Rule(K.MEETING, 3, True, StartsFrom.RECEIPT)
+
+    def meeting(self, calendar: WorkCalendar) -> date:
+        """The first-time meeting deadline of a letter received on 2099-01-01."""
+        profile = DeadlineProfile("m", (self.MEETING,), calendar=calendar)
+        return compute(profile, received_at=at("2099-01-01"))[K.MEETING].date()
+
+    def test_declared_days_off_and_make_up_days(self, fresh_warnings: set[int]) -> None:
+        """Declared days off are skipped; a declared working Saturday is counted."""
+        assert self.meeting(WorkCalendar()) == date(2099, 1, 6)  # 01-02, 01-05, 01-06
+        off = WorkCalendar(days_off=frozenset({date(2099, 1, 1), date(2099, 1, 2)}))
+        assert self.meeting(off) == date(2099, 1, 7)  # 01-05, 01-06, 01-07
+        make_up = WorkCalendar(working_days=frozenset({date(2099, 1, 3)}))
+        assert self.meeting(make_up) == date(2099, 1, 5)  # 01-02, 01-03, 01-05
+
+    def test_declared_year_does_not_warn(
+        self, fresh_warnings: set[int], caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """A year with declared days is no guess: no warning; an undeclared one still warns."""
+        caplog.set_level(logging.WARNING, logger="cases.deadlines")
+        calendar = WorkCalendar(days_off=frozenset({date(2099, 1, 1)}))
+        assert calendar.is_workday(date(2099, 1, 1)) is False
+        assert calendar.is_workday(date(2099, 1, 5)) is True
+        assert calendar.is_workday(date(2099, 1, 10)) is False  # a Saturday
+        assert caplog.records == []
+        assert calendar.is_workday(date(2098, 1, 6)) is True
+        assert [r.getMessage().split(";")[0] for r in caplog.records] == [
+            "chinese_calendar has no holiday data for 2098"
+        ]
+
+    def test_declaration_corrects_a_known_year(self) -> None:
+        """A declared day wins over the package's data, both ways."""
+        calendar = WorkCalendar(
+            days_off=frozenset({date(2025, 9, 30)}), working_days=frozenset({date(2025, 10, 2)})
+        )
+        assert (calendar.is_workday(date(2025, 9, 30)), is_workday(date(2025, 9, 30))) == (
+            False,
+            True,
+        )
+        assert (calendar.is_workday(date(2025, 10, 2)), is_workday(date(2025, 10, 2))) == (
+            True,
+            False,
+        )
+        assert calendar.is_workday(date(2025, 10, 3)) is False  # the package still decides
+
+    def test_roll_over_a_declared_day_off(self, fresh_warnings: set[int]) -> None:
+        """A calendar-day deadline on a declared day off rolls to the next working day."""
+        rule = Rule(K.ACCEPT, 15, False, StartsFrom.RECEIPT)
+        calendar = WorkCalendar(days_off=frozenset({date(2099, 1, 16)}))  # a Friday
+        plain = DeadlineProfile("r", (rule,), roll_to_workday=True)
+        declared = replace(plain, calendar=calendar)
+        assert compute(plain, received_at=at("2099-01-01"))[K.ACCEPT] == due("2099-01-16")
+        assert compute(declared, received_at=at("2099-01-01"))[K.ACCEPT] == due("2099-01-19")
+        assert add_days(
+            at("2099-01-01"), 15, working_days=False, start_convention=NEXT, roll_to_workday=True
+        ) == date(2099, 1, 16)
+        assert add_days(
+            at("2099-01-01"),
+            15,
+            working_days=False,
+            start_convention=NEXT,
+            roll_to_workday=True,
+            calendar=calendar,
+        ) == date(2099, 1, 19)
+
+    def test_a_day_both_off_and_working_is_refused(self) -> None:
+        """One day cannot be both."""
+        day = frozenset({date(2099, 1, 1)})
+        with pytest.raises(ProfileError, match="2099-01-01 declared both"):
+            WorkCalendar(days_off=day, working_days=day)
+
+    def test_calendar_section_of_the_file(self, tmp_path: Path, fresh_warnings: set[int]) -> None:
+        """The file's calendar applies to every profile; quoted dates are read too."""
+        path = tmp_path / "profiles.yml"
+        path.write_text(
+            "calendar:\n"
+            "  days_off: [2099-01-01, '2099-01-02']\n"
+            "  working_days: []\n"
+            "profiles:\n"
+            "  m: {rules: [{kind: meeting, days: 3, working_days: true, starts_from: receipt}]}\n"
+            "  n: {rules: [{kind: accept, days: 1, working_days: true, starts_from: receipt}]}\n",
+            encoding="utf-8",
+        )
+        loaded = load_profiles(path)
+        expected = WorkCalendar(days_off=frozenset({date(2099, 1, 1), date(2099, 1, 2)}))
+        assert loaded["m"].calendar == loaded["n"].calendar == expected
+        got = compute(loaded["m"], received_at=at("2099-01-01"))
+        assert got == {K.MEETING: due("2099-01-07")}
+
+    @pytest.mark.parametrize(
+        ("section", "message"),
+        [
+            ("days_off: 2099-01-01", "must be a list of dates"),
+            ("days_off: ['2099-02-30']", "'2099-02-30' is not a date"),
+            ("days_off: [tomorrow]", "'tomorrow' is not a date"),
+            ("holidays: [2099-01-01]", "unknown keys"),
+            ("days_off: [2099-01-01]\n  working_days: [2099-01-01]", "declared both"),
+        ],
+        ids=["not-a-list", "no-such-day", "not-a-date", "unknown-key", "both"],
+    )
+    def test_malformed_calendar(self, tmp_path: Path, section: str, message: str) -> None:
+        """A malformed calendar is refused with the file's name and the problem."""
+        path = tmp_path / "profiles.yml"
+        path.write_text(
+            f"calendar:\n  {section}\n"
+            "profiles:\n"
+            "  m: {rules: [{kind: meeting, days: 3, working_days: true, starts_from: receipt}]}\n",
+            encoding="utf-8",
+        )
+        with pytest.raises(ProfileError, match=message) as caught:
+            load_profiles(path)
+        assert str(path) in str(caught.value)
+
+
+class TestConfiguredProfiles:
+    """What the services read at start: the bureau's file, complete."""
+
+    def test_shipped_file(self) -> None:
+        """The shipped file has everything the services need."""
+        assert configured_profiles(PROFILES_FILE) == default_profiles()
+
+    def test_a_missing_needed_profile(self, tmp_path: Path) -> None:
+        """The default profile, green and first_time_meeting are needed by name."""
+        text = PROFILES_FILE.read_text("utf-8")
+        path = tmp_path / "profiles.yml"
+        path.write_text(text.replace('"green":', '"greenish":'), encoding="utf-8")
+        with pytest.raises(ProfileError, match="no profile named green$"):
+            configured_profiles(path)
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(ProfileError, match="no profile named 530"):
+            configured_profiles(path, "530")
+        assert configured_profiles(path, "regulation")["regulation"].rule(K.HANDLE) is not None
+
+    def test_unreadable_and_invalid_files(self, tmp_path: Path) -> None:
+        """A missing file or broken YAML is a ProfileError naming the file."""
+        missing = tmp_path / "nowhere.yml"
+        with pytest.raises(ProfileError, match="cannot be read") as caught:
+            configured_profiles(missing)
+        assert str(missing) in str(caught.value)
+        broken = tmp_path / "broken.yml"
+        broken.write_text("profiles: [unclosed\n", encoding="utf-8")
+        with pytest.raises(ProfileError, match="not valid YAML"):
+            configured_profiles(broken)
 
 
 class TestAddDays:

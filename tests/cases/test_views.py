@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from cases import repository
+from cases.__main__ import main as cases_command
 from cases.channels import Channel
-from cases.deadlines import default_profiles
+from cases.deadlines import PROFILES_FILE, ProfileError, default_profiles
 from cases.lifecycle import EventType
 from cases.models import ConsentPurpose, Grade
+from cases.settings import Settings, SettingsError
 from cases.views import CaseView
 
 # Monday 2 March 2026, 09:00 in Shanghai.
@@ -134,6 +137,52 @@ class TestDeadlinesFollowTheLifecycle:
         assert scenario.rendered()["deadline_profile"] == "green"
         assert scenario.deadlines() == {"first_feedback": day("2026-03-09")}
         assert scenario.then(EventType.ACCEPTED, 1).deadlines() == {"close": day("2026-03-22")}
+
+
+class TestTheBureausFile:
+    """The running service shows deadlines from the file DEADLINE_PROFILES_FILE names."""
+
+    def test_edited_periods_and_declared_holidays(
+        self, sessions: sessionmaker[Session], tmp_path: Path
+    ) -> None:
+        """Acceptance within 3 days instead of 5, and 03-05 declared a day off: a first-time
+        petition received on Monday 03-02 is met by 03-06 instead of 03-05."""
+        text = PROFILES_FILE.read_text("utf-8")
+        text = text.replace("{kind: accept, days: 5,", "{kind: accept, days: 3,")
+        text = text.replace("  days_off: []", "  days_off: [2026-03-05]")
+        path = tmp_path / "bureau.yml"
+        path.write_text(text, encoding="utf-8")
+        settings = Settings.from_env({"DEADLINE_PROFILES_FILE": str(path)})
+        assert settings.deadline_profiles_file == str(path)
+        assert Settings.from_env({}).deadline_profiles_file == str(PROFILES_FILE)
+        scenario = Scenario(sessions, previous_reference=None)
+        with sessions() as session:
+            case = repository.get_case(session, scenario.reference)
+            assert case is not None
+            shipped = CaseView.from_settings(Settings.from_env({})).render(case)
+            edited = CaseView.from_settings(settings).render(case)
+        assert shipped["deadlines"] == {"accept": day("2026-03-07"), "meeting": day("2026-03-05")}
+        assert edited["deadlines"] == {"accept": day("2026-03-05"), "meeting": day("2026-03-06")}
+
+    def test_a_bad_file_or_profile_stops_the_service(
+        self,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        """DEADLINE_PROFILE must name a profile of a readable file: refused with the settings,
+        and `python -m cases serve` says so and exits 2."""
+        with pytest.raises(SettingsError, match="no profile named 530"):
+            Settings.from_env({"DEADLINE_PROFILE": "530"})
+        missing = tmp_path / "nowhere.yml"
+        with pytest.raises(SettingsError, match="cannot be read"):
+            Settings.from_env({"DEADLINE_PROFILES_FILE": str(missing)})
+        with pytest.raises(ProfileError, match="no profile named 530"):
+            CaseView.from_settings(replace(Settings(), deadline_profile="530"))
+        monkeypatch.setenv("DEADLINE_PROFILE", "530")
+        monkeypatch.setenv("CASES_API_TOKEN", "t")
+        assert cases_command(["serve"]) == 2
+        assert "configuration error:" in capsys.readouterr().err
 
 
 class TestMeetingDeadline:
