@@ -11,7 +11,7 @@ from functools import lru_cache
 from sqlalchemy.orm import Session, sessionmaker
 
 from cases.db import make_engine, make_sessionmaker
-from cases.deadlines import DeadlineProfile, configured_profiles
+from cases.deadlines import DeadlineProfile
 from cases.pii import PiiCipher
 from cases.settings import Settings
 
@@ -38,7 +38,7 @@ def default_services() -> Services:
     return Services(
         settings=settings,
         sessions=make_sessionmaker(make_engine(settings.database_url), pii=pii),
-        profiles=configured_profiles(settings.deadline_profiles_file, settings.deadline_profile),
+        profiles=settings.deadline_profiles,
     )
 
 

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import Enum
+from functools import cached_property
 from pathlib import Path
 from typing import TypeVar
 from zoneinfo import ZoneInfo
@@ -114,9 +115,9 @@ class WorkCalendar:
             listed = ", ".join(day.isoformat() for day in both)
             raise ProfileError(f"calendar: {listed} declared both a day off and a working day")
 
-    @property
+    @cached_property
     def years(self) -> frozenset[int]:
-        """The years the bureau has declared days in."""
+        """The years the bureau has declared days in (asked for every day counted)."""
         return frozenset(day.year for day in self.days_off | self.working_days)
 
     def is_workday(self, day: date) -> bool:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import cached_property
 from pathlib import Path
 
-from cases.deadlines import PROFILES_FILE, ProfileError, configured_profiles
+from cases.deadlines import PROFILES_FILE, DeadlineProfile, ProfileError, configured_profiles
 from cases.pii import PII_KEY_ENV, PiiKeyError, check_key
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -61,24 +62,28 @@ class Settings:
                 check_key(pii_key)
             except PiiKeyError as error:
                 raise SettingsError(str(error)) from error
-        deadline_profile = env.get("DEADLINE_PROFILE", "520")
-        profiles_file = env.get("DEADLINE_PROFILES_FILE") or str(PROFILES_FILE)
-        try:
-            # Read once here so that a broken file stops the process at start.
-            configured_profiles(profiles_file, deadline_profile)
-        except ProfileError as error:
-            raise SettingsError(str(error)) from error
-        return cls(
+        settings = cls(
             database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
             api_token=env.get("CASES_API_TOKEN") or None,
             rasa_url=env.get("RASA_URL") or f"http://127.0.0.1:{rasa_port}",
             rasa_token=env.get("RASA_TOKEN") or None,
             reference_prefix=prefix,
-            deadline_profile=deadline_profile,
-            deadline_profiles_file=profiles_file,
+            deadline_profile=env.get("DEADLINE_PROFILE", "520"),
+            deadline_profiles_file=env.get("DEADLINE_PROFILES_FILE") or str(PROFILES_FILE),
             helper_ids=frozenset(
                 part.strip() for part in env.get("HELPER_IDS", "").split(",") if part.strip()
             ),
             profile=profile,
             pii_key=pii_key,
         )
+        try:
+            # Read here, once, so that a broken file stops the process at start.
+            settings.deadline_profiles  # noqa: B018
+        except ProfileError as error:
+            raise SettingsError(str(error)) from error
+        return settings
+
+    @cached_property
+    def deadline_profiles(self) -> dict[str, DeadlineProfile]:
+        """The bureau's deadline profiles, read from `deadline_profiles_file` on first use."""
+        return configured_profiles(self.deadline_profiles_file, self.deadline_profile)

@@ -12,7 +12,6 @@ from cases.deadlines import (
     DeadlineKind,
     DeadlineProfile,
     compute,
-    configured_profiles,
 )
 from cases.lifecycle import CaseStatus, EventType, derive_status
 from cases.models import Case
@@ -60,9 +59,7 @@ class CaseView:
     @classmethod
     def from_settings(cls, settings: Settings) -> CaseView:
         """The view used by the running service: the bureau's deadline profiles file."""
-        return cls(
-            profiles=configured_profiles(settings.deadline_profiles_file, settings.deadline_profile)
-        )
+        return cls(profiles=settings.deadline_profiles)
 
     def deadline_moments(self, case: Case) -> dict[DeadlineKind, datetime]:
         """The deadlines the case must still meet in its current status, by kind.
